@@ -1,0 +1,120 @@
+namespace RLMesh.Core.Data;
+
+/// <summary>Statistics of one finished episode.</summary>
+public readonly record struct EpisodeStats(int EnvIndex, double Return, int Length);
+
+/// <summary>
+/// T steps of B environments, time-major and structure-of-arrays, exactly as the learner consumes it.
+/// An actor's unroll is a Trajectory over its own envs; a learner batch is several unrolls concatenated
+/// along B (<see cref="Concatenate"/>). Step t's transition is (obs[t], action[t]) -> (reward[t], obs[t+1]),
+/// so Observations has T+1 rows: the last row is the bootstrap observation, and it is the first row of the
+/// actor's next unroll.
+/// Environments follow Gymnasium 1.x next-step autoreset: the step after an episode ends ignores its action
+/// and resets. Such a step is not a real transition; <see cref="Valid"/> is false there and the learner
+/// masks it (no loss, discount zero), which also lets a truncated episode bootstrap from its true final
+/// observation.
+/// </summary>
+public sealed class Trajectory
+{
+    public Trajectory(int steps, int envs, int observationSize, int actionSize, int policyOutputSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(envs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(observationSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(actionSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(policyOutputSize, 1);
+        Steps = steps;
+        Envs = envs;
+        ObservationSize = observationSize;
+        ActionSize = actionSize;
+        PolicyOutputSize = policyOutputSize;
+        Observations = new float[(steps + 1) * envs * observationSize];
+        Actions = new float[steps * envs * actionSize];
+        Rewards = new float[steps * envs];
+        Terminated = new bool[steps * envs];
+        Truncated = new bool[steps * envs];
+        Valid = new bool[steps * envs];
+        BehaviourPolicy = new float[steps * envs * policyOutputSize];
+    }
+
+    /// <summary>T, the unroll length.</summary>
+    public int Steps { get; }
+    /// <summary>B, the number of environment columns.</summary>
+    public int Envs { get; }
+    public int ObservationSize { get; }
+    /// <summary>1 for Discrete (the index, stored as a float), the Box dimension for continuous actions.</summary>
+    public int ActionSize { get; }
+    /// <summary>Logits (categorical) or mean then log-std (Gaussian) per step.</summary>
+    public int PolicyOutputSize { get; }
+
+    /// <summary>[T+1, B, ObservationSize].</summary>
+    public float[] Observations { get; }
+    /// <summary>[T, B, ActionSize].</summary>
+    public float[] Actions { get; }
+    /// <summary>[T, B], raw (unclipped) environment rewards.</summary>
+    public float[] Rewards { get; }
+    /// <summary>[T, B]: the episode ended at this step by reaching a terminal state (no bootstrap).</summary>
+    public bool[] Terminated { get; }
+    /// <summary>[T, B]: the episode was cut by its time limit at this step (bootstrap from obs[t+1]).</summary>
+    public bool[] Truncated { get; }
+    /// <summary>[T, B]: false on next-step autoreset steps, which are not real transitions.</summary>
+    public bool[] Valid { get; }
+    /// <summary>[T, B, PolicyOutputSize]: the behaviour policy's outputs for the taken step.</summary>
+    public float[] BehaviourPolicy { get; }
+
+    /// <summary>The policy version that produced this data (for a batch: the oldest one in it).</summary>
+    public long PolicyVersion { get; set; }
+    /// <summary>Who produced it (actor or runner id); for a batch, empty.</summary>
+    public string Source { get; set; } = "";
+    /// <summary>Episodes that finished during these steps.</summary>
+    public List<EpisodeStats> Episodes { get; } = [];
+
+    /// <summary>Environment frames in this trajectory (T * B).</summary>
+    public int Frames => Steps * Envs;
+
+    /// <summary>Concatenates same-shaped trajectories along B into a new batch.</summary>
+    public static Trajectory Concatenate(IReadOnlyList<Trajectory> parts)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(parts.Count);
+        var first = parts[0];
+        int envs = 0;
+        long version = long.MaxValue;
+        foreach (var p in parts)
+        {
+            if (p.Steps != first.Steps || p.ObservationSize != first.ObservationSize
+                || p.ActionSize != first.ActionSize || p.PolicyOutputSize != first.PolicyOutputSize)
+                throw new ArgumentException("Trajectories to concatenate must share T and per-step sizes.");
+            envs += p.Envs;
+            version = Math.Min(version, p.PolicyVersion);
+        }
+
+        var batch = new Trajectory(first.Steps, envs, first.ObservationSize, first.ActionSize, first.PolicyOutputSize)
+        {
+            PolicyVersion = version,
+        };
+        int column = 0;
+        foreach (var p in parts)
+        {
+            CopyColumns(p.Observations, batch.Observations, first.Steps + 1, p.Envs, envs, column, p.ObservationSize);
+            CopyColumns(p.Actions, batch.Actions, first.Steps, p.Envs, envs, column, p.ActionSize);
+            CopyColumns(p.Rewards, batch.Rewards, first.Steps, p.Envs, envs, column, 1);
+            CopyColumns(p.Terminated, batch.Terminated, first.Steps, p.Envs, envs, column, 1);
+            CopyColumns(p.Truncated, batch.Truncated, first.Steps, p.Envs, envs, column, 1);
+            CopyColumns(p.Valid, batch.Valid, first.Steps, p.Envs, envs, column, 1);
+            CopyColumns(p.BehaviourPolicy, batch.BehaviourPolicy, first.Steps, p.Envs, envs, column, p.PolicyOutputSize);
+            foreach (var e in p.Episodes)
+                batch.Episodes.Add(e with { EnvIndex = e.EnvIndex + column });
+            column += p.Envs;
+        }
+        return batch;
+    }
+
+    private static void CopyColumns<T>(T[] source, T[] target, int rows, int sourceEnvs, int targetEnvs, int column, int width)
+    {
+        for (int t = 0; t < rows; t++)
+        {
+            source.AsSpan(t * sourceEnvs * width, sourceEnvs * width)
+                .CopyTo(target.AsSpan((t * targetEnvs + column) * width));
+        }
+    }
+}
