@@ -1,1 +1,34 @@
-System.Console.WriteLine("hi");
+using System.CommandLine;
+using RLMesh.Cli.Commands;
+
+var root = new RootCommand("rlmesh: distributed reinforcement learning (IMPALA/V-trace) - embedded by default");
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(EnvCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+        Console.Error.WriteLine($"rlmesh: {error.Message}");
+    Console.Error.WriteLine("Try 'rlmesh --help'.");
+    return ExitCodes.Usage;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+try
+{
+    // Our own Ctrl-C handling: training stops gracefully and still writes its outputs.
+    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, cancel.Token);
+}
+catch (UsageException ex)
+{
+    Console.Error.WriteLine($"rlmesh: {ex.Message}");
+    return ExitCodes.Usage;
+}

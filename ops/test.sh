@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the solution: unit (fast), CLI and learning tests.
+# Usage: ops/test.sh [extra dotnet test arguments]
+# Later stages add real RabbitMQ/Redis/Prometheus here (installed with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "ops/test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2
+  exit 1
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet build RLMesh.sln -c Release -nologo -v quiet
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test RLMesh.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+
+# One plain closing line for CI: "N passed, N failed, N skipped".
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$passed" -eq 0 ]; then
+  echo "ops/test.sh: no test ran" >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,170 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using RLMesh.Core;
+using RLMesh.Core.Algorithms;
+using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
+using RLMesh.Core.Runtime;
+
+namespace RLMesh.Cli.Commands;
+
+/// <summary>
+/// `rlmesh bench env|infer|learner`: throughput figures on this machine. With --json the last line is
+/// one JSON object, for scripts. Figures are single-threaded unless said otherwise.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure throughput: env, infer, learner");
+        bench.Subcommands.Add(Make("env", "CartPole-v1 vector environment steps per second (one thread)", BenchEnv));
+        bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
+        bench.Subcommands.Add(Make("learner", "IMPALA learner update, T=80 x B=32, MLP 4-64-64 + heads, RMSprop, grad clip", BenchLearner));
+        return bench;
+    }
+
+    private static Command Make(string name, string description, Func<double, Dictionary<string, object>> run)
+    {
+        var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object on the last line" };
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 2.0 };
+        var command = new Command(name, description) { json, seconds };
+        command.SetAction(parse =>
+        {
+            double budget = parse.GetValue(seconds);
+            if (!(budget > 0)) throw new UsageException("--seconds must be positive");
+            var figures = run(budget);
+            foreach (var (key, value) in figures)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key,-24} {value}"));
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(figures));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Dictionary<string, object> BenchEnv(double seconds)
+    {
+        const int envs = 64;
+        var env = new VectorEnv("CartPole-v1", envs);
+        var observations = new float[envs * env.ObservationSize];
+        var rewards = new float[envs];
+        var terminated = new bool[envs];
+        var truncated = new bool[envs];
+        var autoreset = new bool[envs];
+        // Pre-drawn random actions, so the figure is the environment's cost alone.
+        var actions = new float[1024 * envs];
+        var rng = new Rng(7);
+        for (int i = 0; i < actions.Length; i++) actions[i] = rng.NextInt(2);
+        env.Reset(1UL, observations);
+
+        long steps = 0;
+        var clock = Stopwatch.StartNew();
+        double warmup = Math.Min(0.5, seconds / 4);
+        bool measuring = false;
+        while (true)
+        {
+            for (int k = 0; k < 1024; k++)
+                env.Step(actions.AsSpan(k * envs, envs), observations, rewards, terminated, truncated, autoreset);
+            if (!measuring && clock.Elapsed.TotalSeconds >= warmup)
+            {
+                measuring = true;
+                steps = 0;
+                clock.Restart();
+                continue;
+            }
+            steps += 1024L * envs;
+            if (measuring && clock.Elapsed.TotalSeconds >= seconds) break;
+        }
+        return new()
+        {
+            ["env"] = "CartPole-v1",
+            ["num_envs"] = envs,
+            ["steps_per_second"] = Math.Round(steps / clock.Elapsed.TotalSeconds),
+        };
+    }
+
+    private static Dictionary<string, object> BenchInfer(double seconds)
+    {
+        var spec = new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2));
+        var net = ActorCriticNet.Create(spec, 1);
+        return new()
+        {
+            ["network"] = "MLP 4-64-64-(2+1) tanh",
+            ["us_per_call_batch1"] = Math.Round(MeasureInference(net, 1, seconds / 2), 3),
+            ["us_per_call_batch64"] = Math.Round(MeasureInference(net, 64, seconds / 2), 3),
+        };
+    }
+
+    private static double MeasureInference(ActorCriticNet net, int batch, double seconds)
+    {
+        var session = net.CreateInferenceSession();
+        var rng = new Rng(3);
+        var observations = new float[batch * 4];
+        for (int i = 0; i < observations.Length; i++) observations[i] = (float)rng.Uniform(-0.05, 0.05);
+        var logits = new float[batch * 2];
+        var values = new float[batch];
+        int sink = 0;
+        long calls = 0;
+        var clock = Stopwatch.StartNew();
+        bool measuring = false;
+        while (true)
+        {
+            for (int k = 0; k < 256; k++)
+            {
+                session.Evaluate(observations, batch, logits, values);
+                for (int b = 0; b < batch; b++)
+                    sink += Categorical.Sample(logits.AsSpan(2 * b, 2), ref rng);
+            }
+            if (!measuring && clock.Elapsed.TotalSeconds > Math.Min(0.3, seconds / 4))
+            {
+                measuring = true;
+                calls = 0;
+                clock.Restart();
+                continue;
+            }
+            calls += 256;
+            if (measuring && clock.Elapsed.TotalSeconds >= seconds) break;
+        }
+        GC.KeepAlive(sink);
+        return clock.Elapsed.TotalMicroseconds / calls;
+    }
+
+    private static Dictionary<string, object> BenchLearner(double seconds)
+    {
+        const int unroll = 80, batchEnvs = 32;
+        var options = TrainingOptions.ForEnvironment("CartPole-v1");
+        var spec = new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2));
+        var net = ActorCriticNet.Create(spec, 1);
+        // A realistic batch: one real unroll of 32 CartPoles under the initial policy.
+        var actor = new Actor("bench", new VectorEnv("CartPole-v1", batchEnvs), net.Clone(), unroll, 5);
+        var batch = actor.Unroll();
+        var learner = new ImpalaLearner(net, EmbeddedTrainer.CreateOptimizer(net, options), options.Impala, options.MaxGradNorm);
+
+        long updates = 0;
+        var clock = Stopwatch.StartNew();
+        bool measuring = false;
+        while (true)
+        {
+            learner.Update(batch);
+            if (!measuring && clock.Elapsed.TotalSeconds > Math.Min(0.5, seconds / 4))
+            {
+                measuring = true;
+                updates = 0;
+                clock.Restart();
+                continue;
+            }
+            updates++;
+            if (measuring && clock.Elapsed.TotalSeconds >= seconds) break;
+        }
+        double ms = clock.Elapsed.TotalMilliseconds / updates;
+        return new()
+        {
+            ["network"] = "MLP 4-64-64-(2+1) tanh",
+            ["batch"] = $"T={unroll} x B={batchEnvs}",
+            ["ms_per_update"] = Math.Round(ms, 4),
+            ["samples_per_second"] = Math.Round(unroll * batchEnvs / (ms / 1000.0)),
+        };
+    }
+}

@@ -1,0 +1,63 @@
+using RLMesh.Core.Data;
+using RLMesh.Core.Nn;
+
+namespace RLMesh.Core.Algorithms;
+
+/// <summary>What one learner update did.</summary>
+public readonly record struct LearnerUpdateStats(ImpalaLossResult Loss, float GradientNorm, long Version);
+
+/// <summary>
+/// One IMPALA update: forward the current network over all T+1 observation rows of a batch, V-trace
+/// losses against the behaviour policy carried in the batch, backward, global-norm clip, optimizer step,
+/// and a new version stamp. Buffers grow to the largest batch seen and are reused.
+/// </summary>
+public sealed class ImpalaLearner
+{
+    private readonly ImpalaLoss _loss;
+    private readonly float _maxGradNorm;
+    private float[] _policyOutputs = [], _values = [], _dPolicyOutputs = [], _dValues = [];
+
+    public ImpalaLearner(ActorCriticNet network, Optimizer optimizer, ImpalaOptions options, float maxGradNorm, long initialVersion = 0)
+    {
+        Network = network;
+        Optimizer = optimizer;
+        _loss = new ImpalaLoss(options, network.Spec.Head);
+        _maxGradNorm = maxGradNorm;
+        Version = initialVersion;
+    }
+
+    public ActorCriticNet Network { get; }
+    public Optimizer Optimizer { get; }
+    /// <summary>The version of the parameters the network holds now; every update increments it.</summary>
+    public long Version { get; private set; }
+
+    public LearnerUpdateStats Update(Trajectory batch)
+    {
+        int rows = (batch.Steps + 1) * batch.Envs;
+        int p = Network.PolicyOutputSize;
+        if (batch.PolicyOutputSize != p)
+            throw new ArgumentException($"batch policy outputs have width {batch.PolicyOutputSize}, the network produces {p}");
+        EnsureCapacity(ref _policyOutputs, rows * p);
+        EnsureCapacity(ref _dPolicyOutputs, rows * p);
+        EnsureCapacity(ref _values, rows);
+        EnsureCapacity(ref _dValues, rows);
+        var policyOutputs = _policyOutputs.AsSpan(0, rows * p);
+        var values = _values.AsSpan(0, rows);
+        var dPolicy = _dPolicyOutputs.AsSpan(0, rows * p);
+        var dValues = _dValues.AsSpan(0, rows);
+
+        Network.Forward(batch.Observations, rows, policyOutputs, values);
+        var loss = _loss.Compute(batch, policyOutputs, values, dPolicy, dValues);
+        Network.Parameters.ZeroGradients();
+        Network.Backward(dPolicy, dValues);
+        float norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
+        Optimizer.Step();
+        Version++;
+        return new LearnerUpdateStats(loss, norm, Version);
+    }
+
+    private static void EnsureCapacity(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+    }
+}

@@ -1,0 +1,120 @@
+using RLMesh.Core.Data;
+using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
+
+namespace RLMesh.Core.Runtime;
+
+/// <summary>
+/// Steps a vector of environments with a local copy of the policy and emits unrolls of T steps.
+/// Between unrolls it takes the newest weights from the weight store. Buffers are allocated once;
+/// the only allocation per unroll is the Trajectory handed to the queue.
+/// </summary>
+public sealed class Actor
+{
+    private readonly VectorEnv _env;
+    private readonly ActorCriticNet _net;
+    private readonly InferenceSession _inference;
+    private readonly int _unrollLength;
+    private readonly string _name;
+    private readonly bool _discrete;
+    private readonly int _actionSize;
+    private readonly float[] _observations, _policyOutputs, _values, _actions, _rewards;
+    private readonly bool[] _terminated, _truncated, _autoreset;
+    private Rng _rng;
+    private long _version = -1;
+
+    public Actor(string name, VectorEnv env, ActorCriticNet localNet, int unrollLength, ulong seed)
+    {
+        _name = name;
+        _env = env;
+        _net = localNet;
+        _inference = localNet.CreateInferenceSession();
+        _unrollLength = unrollLength;
+        _discrete = env.SingleActionSpace is Discrete;
+        _actionSize = env.ActionSize;
+        _rng = new Rng(seed);
+        int n = env.NumEnvs;
+        _observations = new float[n * env.ObservationSize];
+        _policyOutputs = new float[n * localNet.PolicyOutputSize];
+        _values = new float[n];
+        _actions = new float[n * _actionSize];
+        _rewards = new float[n];
+        _terminated = new bool[n];
+        _truncated = new bool[n];
+        _autoreset = new bool[n];
+        env.Reset(seed, _observations);
+    }
+
+    /// <summary>The policy version the local copy holds (-1 before the first pull).</summary>
+    public long PolicyVersion => _version;
+    public long WeightPulls { get; private set; }
+
+    /// <summary>Pulls newer weights if the store has them. Returns true when the local copy changed.</summary>
+    public async ValueTask<bool> RefreshWeightsAsync(IWeightStore store, CancellationToken cancellationToken)
+    {
+        var snapshot = await store.TryGetNewerAsync(_version, cancellationToken).ConfigureAwait(false);
+        if (snapshot is null) return false;
+        _net.Parameters.CopyFrom(snapshot.Values);
+        _version = snapshot.Version;
+        WeightPulls++;
+        return true;
+    }
+
+    /// <summary>Runs T steps and returns them as a new trajectory.</summary>
+    public Trajectory Unroll()
+    {
+        int n = _env.NumEnvs, obsSize = _env.ObservationSize, p = _net.PolicyOutputSize;
+        var trajectory = new Trajectory(_unrollLength, n, obsSize, _actionSize, p)
+        {
+            PolicyVersion = _version,
+            Source = _name,
+        };
+        for (int t = 0; t < _unrollLength; t++)
+        {
+            _observations.CopyTo(trajectory.Observations, t * n * obsSize);
+            _inference.Evaluate(_observations, n, _policyOutputs, _values);
+            SampleActions(n, p);
+            _policyOutputs.CopyTo(trajectory.BehaviourPolicy, t * n * p);
+            _actions.CopyTo(trajectory.Actions, t * n * _actionSize);
+
+            _env.Step(_actions, _observations, _rewards, _terminated, _truncated, _autoreset);
+
+            int row = t * n;
+            _rewards.CopyTo(trajectory.Rewards, row);
+            _terminated.CopyTo(trajectory.Terminated, row);
+            _truncated.CopyTo(trajectory.Truncated, row);
+            for (int i = 0; i < n; i++)
+                trajectory.Valid[row + i] = !_autoreset[i];
+        }
+        _observations.CopyTo(trajectory.Observations, _unrollLength * n * obsSize);
+        _env.DrainEpisodes(trajectory.Episodes);
+        return trajectory;
+    }
+
+    private void SampleActions(int n, int p)
+    {
+        if (_discrete)
+        {
+            for (int i = 0; i < n; i++)
+                _actions[i] = Categorical.Sample(_policyOutputs.AsSpan(i * p, p), ref _rng);
+            return;
+        }
+        int d = _actionSize;
+        for (int i = 0; i < n; i++)
+        {
+            var row = _policyOutputs.AsSpan(i * p, p);
+            DiagonalGaussian.Sample(row[..d], row[d..], ref _rng, _actions.AsSpan(i * d, d));
+        }
+    }
+
+    /// <summary>The actor loop: refresh weights, unroll, enqueue, until cancelled.</summary>
+    public async Task RunAsync(ITrajectoryQueue queue, IWeightStore store, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await RefreshWeightsAsync(store, cancellationToken).ConfigureAwait(false);
+            var trajectory = Unroll();
+            await queue.EnqueueAsync(trajectory, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

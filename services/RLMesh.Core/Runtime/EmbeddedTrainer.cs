@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using RLMesh.Core.Algorithms;
+using RLMesh.Core.Data;
+using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
+
+namespace RLMesh.Core.Runtime;
+
+/// <summary>
+/// The embedded runtime: N actor loops and one learner loop in this process, joined by a bounded
+/// trajectory queue and a weight store (in-memory by default; any <see cref="ITrajectoryQueue"/> /
+/// <see cref="IWeightStore"/> pair fits). It stops when the mean return over the last
+/// <see cref="TrainingOptions.ReturnWindow"/> episodes reaches the target, at MaxFrames, or on cancellation.
+/// Actors and learner run concurrently, so runs are reproducible in distribution, not bit for bit.
+/// </summary>
+public sealed class EmbeddedTrainer
+{
+    private readonly TrainingOptions _options;
+    private readonly ITrajectoryQueue _queue;
+    private readonly IWeightStore _weights;
+
+    public EmbeddedTrainer(TrainingOptions options, ITrajectoryQueue? queue = null, IWeightStore? weights = null)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
+        _options = options;
+        _queue = queue ?? new InMemoryTrajectoryQueue(options.QueueCapacity);
+        _weights = weights ?? new InMemoryWeightStore();
+        var spec = PolicyFactory.SpecFor(options);
+        var network = ActorCriticNet.Create(spec, options.Seed);
+        Learner = new ImpalaLearner(network, CreateOptimizer(network, options), options.Impala, options.MaxGradNorm);
+    }
+
+    public ImpalaLearner Learner { get; }
+    public TrainingOptions Options => _options;
+
+    public static Optimizer CreateOptimizer(ActorCriticNet network, TrainingOptions options) => options.Optimizer switch
+    {
+        OptimizerKind.Adam => new Adam(network.Parameters, options.LearningRate),
+        _ => new RmsProp(network.Parameters, options.LearningRate, options.RmsPropAlpha, options.RmsPropEpsilon, options.RmsPropMomentum),
+    };
+
+    public async Task<TrainingResult> RunAsync(Action<TrainingReport>? onReport, CancellationToken cancellationToken)
+    {
+        var o = _options;
+        double target = o.TargetReturn ?? double.PositiveInfinity;
+        await PublishAsync(CancellationToken.None).ConfigureAwait(false);
+
+        using var stopActors = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var actors = new Task[o.Actors];
+        for (int a = 0; a < o.Actors; a++)
+        {
+            var env = new VectorEnv(o.EnvId, o.EnvsPerActor);
+            var actor = new Actor($"actor-{a}", env, Learner.Network.Clone(), o.UnrollLength,
+                o.Seed * 1_000_003UL + (ulong)a * 7919UL);
+            actors[a] = Task.Factory.StartNew(
+                () => actor.RunAsync(_queue, _weights, stopActors.Token),
+                stopActors.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        }
+
+        var clock = Stopwatch.StartNew();
+        var window = new ReturnWindow(o.ReturnWindow);
+        var reports = new List<TrainingReport>();
+        var parts = new List<Trajectory>(o.BatchUnrolls);
+        long frames = 0, updates = 0;
+        int episodes = 0;
+        long? framesToSolve = null;
+        double? secondsToSolve = null;
+        double lagSum = 0, nextReport = o.ReportIntervalSeconds;
+        int lagCount = 0;
+        LearnerUpdateStats last = default;
+
+        try
+        {
+            while (frames < o.MaxFrames && framesToSolve is null)
+            {
+                parts.Clear();
+                for (int k = 0; k < o.BatchUnrolls; k++)
+                    parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
+                var batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
+
+                foreach (var part in parts)
+                {
+                    lagSum += Learner.Version - part.PolicyVersion;
+                    lagCount++;
+                }
+                if (o.AnnealLearningRate)
+                    Learner.Optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
+
+                last = Learner.Update(batch);
+                updates++;
+                frames += batch.Frames;
+                await PublishAsync(cancellationToken).ConfigureAwait(false);
+
+                foreach (var episode in batch.Episodes)
+                {
+                    window.Add(episode.Return);
+                    episodes++;
+                }
+                if (window.IsFull && window.Mean >= target)
+                {
+                    framesToSolve = frames;
+                    secondsToSolve = clock.Elapsed.TotalSeconds;
+                }
+                if (clock.Elapsed.TotalSeconds >= nextReport)
+                {
+                    Report();
+                    nextReport = clock.Elapsed.TotalSeconds + o.ReportIntervalSeconds;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The user stopped the run: report what was reached.
+        }
+        finally
+        {
+            await stopActors.CancelAsync().ConfigureAwait(false);
+            try { await Task.WhenAll(actors).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+
+        Report();
+        return new TrainingResult(o, framesToSolve is not null, frames, clock.Elapsed.TotalSeconds,
+            framesToSolve, secondsToSolve, window.Mean, updates, reports);
+
+        void Report()
+        {
+            double seconds = clock.Elapsed.TotalSeconds;
+            var loss = last.Loss;
+            var report = new TrainingReport(frames, seconds, seconds > 0 ? frames / seconds : 0, episodes, window.Mean,
+                lagCount > 0 ? lagSum / lagCount : 0, updates, loss.TotalLoss, loss.PolicyLoss, loss.BaselineLoss,
+                loss.Entropy, loss.Kl, Learner.Optimizer.LearningRate, _queue.Depth);
+            lagSum = 0;
+            lagCount = 0;
+            reports.Add(report);
+            onReport?.Invoke(report);
+        }
+    }
+
+    private ValueTask PublishAsync(CancellationToken cancellationToken) =>
+        _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken);
+}

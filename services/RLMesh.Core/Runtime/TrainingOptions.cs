@@ -1,0 +1,92 @@
+using RLMesh.Core.Algorithms;
+using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
+
+namespace RLMesh.Core.Runtime;
+
+public enum OptimizerKind { RmsProp, Adam }
+
+/// <summary>
+/// Everything a training run needs. <see cref="ForEnvironment"/> gives the documented defaults per
+/// environment; the CLI overrides single fields from flags.
+/// </summary>
+public sealed record TrainingOptions
+{
+    public required string EnvId { get; init; }
+    public string Algorithm { get; init; } = "impala";
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Actor loops, each stepping its own vector environment on its own thread.</summary>
+    public int Actors { get; init; } = 2;
+    public int EnvsPerActor { get; init; } = 16;
+    /// <summary>T: steps per unroll.</summary>
+    public int UnrollLength { get; init; } = 20;
+    /// <summary>Unrolls concatenated into one learner batch (B = BatchUnrolls * EnvsPerActor).</summary>
+    public int BatchUnrolls { get; init; } = 2;
+    /// <summary>Bound of the actor-to-learner queue, in unrolls.</summary>
+    public int QueueCapacity { get; init; } = 4;
+
+    public long MaxFrames { get; init; } = 1_000_000;
+    /// <summary>Stop once the 100-episode mean return reaches this; null: the environment's solved threshold.</summary>
+    public double? TargetReturn { get; init; }
+    /// <summary>Episodes in the moving mean that decides "solved" (Gym's convention: 100).</summary>
+    public int ReturnWindow { get; init; } = 100;
+
+    public int[] Hidden { get; init; } = [64, 64];
+    public Activation Activation { get; init; } = Activation.Tanh;
+    public float InitialLogStd { get; init; } = 0f;
+
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.RmsProp;
+    public float LearningRate { get; init; } = 3e-3f;
+    /// <summary>Linear decay of the learning rate to zero at MaxFrames (TorchBeast does this).</summary>
+    public bool AnnealLearningRate { get; init; } = true;
+    public float RmsPropAlpha { get; init; } = 0.99f;
+    public float RmsPropEpsilon { get; init; } = 0.01f;
+    public float RmsPropMomentum { get; init; } = 0f;
+    public float MaxGradNorm { get; init; } = 40f;
+
+    public ImpalaOptions Impala { get; init; } = new();
+
+    /// <summary>Seconds between progress reports (and metrics.csv rows).</summary>
+    public double ReportIntervalSeconds { get; init; } = 1.0;
+
+    /// <summary>Documented per-environment defaults (see README "Defaults").</summary>
+    public static TrainingOptions ForEnvironment(string envId)
+    {
+        var spec = EnvRegistry.Spec(envId);
+        var options = new TrainingOptions { EnvId = spec.Id, TargetReturn = spec.RewardThreshold };
+        return spec.Id switch
+        {
+            "Acrobot-v1" => options with { MaxFrames = 2_000_000 },
+            "MountainCar-v0" => options with { MaxFrames = 5_000_000 },
+            "Pendulum-v1" => options with { MaxFrames = 2_000_000, TargetReturn = -200 },
+            "MountainCarContinuous-v0" => options with { MaxFrames = 2_000_000 },
+            _ => options,
+        };
+    }
+
+    /// <summary>Problems with the combination of values, as messages a user can act on.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!EnvRegistry.All.Any(s => s.Id == EnvId))
+            errors.Add($"unknown environment '{EnvId}' (known: {string.Join(", ", EnvRegistry.All.Select(s => s.Id))})");
+        if (Algorithm != "impala")
+            errors.Add($"unknown algorithm '{Algorithm}' (available: impala)");
+        if (Actors < 1) errors.Add("--actors must be at least 1");
+        if (EnvsPerActor < 1) errors.Add("--envs-per-actor must be at least 1");
+        if (UnrollLength < 1) errors.Add("--unroll-length must be at least 1");
+        if (BatchUnrolls < 1) errors.Add("--batch-unrolls must be at least 1");
+        if (QueueCapacity < 1) errors.Add("--queue-capacity must be at least 1");
+        if (BatchUnrolls > Actors * QueueCapacity + Actors)
+            errors.Add($"--batch-unrolls {BatchUnrolls} can never fill: {Actors} actors with a queue of {QueueCapacity} hold at most {Actors * QueueCapacity + Actors} unrolls");
+        if (MaxFrames < 1) errors.Add("--max-frames must be positive");
+        if (TargetReturn is double r && !double.IsFinite(r)) errors.Add("--target-return must be a finite number");
+        if (ReturnWindow < 1) errors.Add("the return window must be at least 1 episode");
+        if (Hidden.Length == 0 || Hidden.Any(h => h < 1)) errors.Add("--hidden needs one or more positive layer sizes");
+        if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) errors.Add("--lr must be a positive number");
+        if (!(MaxGradNorm > 0)) errors.Add("the gradient-norm clip must be positive");
+        if (!(ReportIntervalSeconds > 0)) errors.Add("the report interval must be positive");
+        return errors;
+    }
+}
