@@ -64,16 +64,20 @@ public static class Categorical
     {
         int n = logits.Length;
         if (n == 0) throw new ArgumentException("No logits to sample from.", nameof(logits));
-        float max = TensorPrimitives.Max(logits);
+        float max = logits[0];
+        for (int i = 1; i < n; i++) max = MathF.Max(max, logits[i]);
 
         if (n <= StackLimit)
         {
+            // Plain scalar loops: actor rows are a handful of actions, too short for SIMD to pay off.
             Span<float> w = stackalloc float[n];
-            TensorPrimitives.Subtract(logits, max, w);
-            TensorPrimitives.Exp(w, w);
-            // Sequential sum: the scan below must reach exactly this total.
-            float total = 0;
-            for (int i = 0; i < n; i++) total += w[i];
+            float total = 0; // summed in scan order, so the scan below reaches exactly this total
+            for (int i = 0; i < n; i++)
+            {
+                float e = MathF.Exp(logits[i] - max);
+                w[i] = e;
+                total += e;
+            }
             CheckTotal(total);
             float u = rng.NextFloat() * total;
             float cum = 0;
