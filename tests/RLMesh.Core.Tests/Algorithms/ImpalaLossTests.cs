@@ -157,6 +157,29 @@ public class ImpalaLossTests
     }
 
     [Fact]
+    public void Episode_ends_on_unroll_boundaries_use_the_bootstrap_row_and_mask_a_leading_autoreset_step()
+    {
+        // Column 0 is truncated at its last step: it bootstraps from row T (the final observation, which is
+        // also row 0 of the next unroll). Column 1 starts with the autoreset step of an episode that
+        // ended in the previous unroll.
+        var policy = PolicySpec.Categorical(2);
+        var s = Setup.Create(policy, T: 3, B: 2, seed: 21, onPolicy: true);
+        s.Batch.Truncated[2 * 2 + 0] = true;
+        s.Batch.Valid[0 * 2 + 1] = false;
+        var loss = new ImpalaLoss(new ImpalaOptions(), policy);
+        var dVal = s.DValues;
+        var result = loss.Compute(s.Batch, s.Outputs, s.Values, s.DOutputs, dVal);
+        const float gamma = 0.99f;
+        Assert.Equal(5, result.ValidSteps);
+        Assert.Equal(s.Batch.Rewards[4] + gamma * s.Values[6], loss.Targets[4], 4);
+        Assert.Equal(s.Values[1], loss.Targets[1], 5);
+        Assert.Equal(0f, loss.Advantages[1]);
+        Assert.Equal(0f, dVal[1]);
+        // The first real step of column 1 is an ordinary on-policy return.
+        Assert.Equal(s.Batch.Rewards[3] + gamma * (s.Batch.Rewards[5] + gamma * s.Values[7]), loss.Targets[3], 4);
+    }
+
+    [Fact]
     public void Abs_one_clipping_is_applied_to_rewards_before_v_trace()
     {
         var policy = PolicySpec.Categorical(2);
