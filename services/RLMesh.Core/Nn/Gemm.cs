@@ -17,6 +17,9 @@ public static unsafe class Gemm
 
     [ThreadStatic] private static float[]? t_pack;
 
+    // Lets tests cover the scalar fallback on AVX2 machines; thread-local so parallel tests do not interfere.
+    [ThreadStatic] internal static bool t_forceScalar;
+
     /// <summary>True when the AVX2 + FMA kernels are used on this machine.</summary>
     public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported;
 
@@ -93,7 +96,7 @@ public static unsafe class Gemm
                 for (int i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
             return;
         }
-        if (!IsAccelerated)
+        if (!IsAccelerated || t_forceScalar)
         {
             Scalar(a, ars, acs, b, ldb, c, ldc, m, n, k, accumulate);
             return;

@@ -91,6 +91,24 @@ public class GemmTests
             .QuickCheckThrowOnFailure();
     }
 
+    [Fact]
+    public void The_scalar_fallback_matches_naive_loops_too()
+    {
+        Gemm.t_forceScalar = true;
+        try
+        {
+            foreach (Variant v in Enum.GetValues<Variant>())
+            {
+                Assert.True(RunCase(v, 13, 11, 9, 2, true, 4) < 1, v.ToString());
+                Assert.True(RunCase(v, 5, 17, 300, 0, false, 5) < 1, v.ToString());
+            }
+        }
+        finally
+        {
+            Gemm.t_forceScalar = false;
+        }
+    }
+
     [Theory]
     [InlineData(2560, 64, 64)]
     [InlineData(2560, 64, 2)]

@@ -103,3 +103,25 @@ public class LayerGradientTests
         Assert.Contains(dx, v => v == 0f);
     }
 }
+
+public class TanhAccuracyTests
+{
+    [Fact]
+    public void Tanh_is_within_a_few_float_ulps_of_the_exact_function_over_the_whole_range()
+    {
+        const int n = 200_001;
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -12f + 24f * i / (n - 1);
+        x[0] = float.MinValue; x[1] = -1e-30f; x[2] = 1e-7f; x[n - 1] = float.MaxValue;
+        var y = new float[n];
+        Tanh.Forward(x, y);
+        double worst = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double exact = Math.Tanh(x[i]);
+            worst = Math.Max(worst, Math.Abs(y[i] - exact) / Math.Max(Math.Abs(exact), 1e-30));
+            Assert.InRange(y[i], -1f, 1f);
+        }
+        Assert.True(worst < 5e-7, $"worst relative error {worst:G3}");
+    }
+}
