@@ -12,10 +12,12 @@ namespace RLMesh.Core.Nn;
 /// </summary>
 public static unsafe class Gemm
 {
-    // K block: a 256x16 B panel is 16 KB and stays in L1 while the row tiles sweep over it.
-    private const int KBlock = 256;
+    // K block: 64 rows of a 64-wide B (16 KB) plus the matching A block stay in L1 while the row tiles sweep
+    // over them; with 256, Aᵀ·B over a 2,560-row batch streamed from L2 and ran ~3x slower.
+    private const int KBlock = 64;
 
     [ThreadStatic] private static float[]? t_pack;
+    [ThreadStatic] private static float[]? t_narrow;
 
     // Lets tests cover the scalar fallback on AVX2 machines; thread-local so parallel tests do not interfere.
     [ThreadStatic] internal static bool t_forceScalar;
@@ -49,6 +51,20 @@ public static unsafe class Gemm
         Check(a.Length, k, m, lda, nameof(a));
         Check(b.Length, k, n, ldb, nameof(b));
         Check(c.Length, m, n, ldc, nameof(c));
+        if (n < 8 && m >= 16 && k > 0 && IsAccelerated && !t_forceScalar)
+        {
+            // Narrow output (a head's dW = Hᵀ·dY with 1-2 columns): masked 8-wide tiles would waste most lanes,
+            // so compute Cᵀ[n,m] = dYᵀ·H with full-width tiles into scratch and transpose it into C.
+            float[] ct = Scratch(ref t_narrow, n * m);
+            fixed (float* pa = a) fixed (float* pb = b) fixed (float* pt = ct)
+                Core(pb, 1, ldb, pa, lda, pt, m, n, m, k, accumulate: false);
+            for (int i = 0; i < m; i++)
+            {
+                Span<float> row = c.Slice(i * ldc, n);
+                for (int j = 0; j < n; j++) row[j] = accumulate ? row[j] + ct[j * m + i] : ct[j * m + i];
+            }
+            return;
+        }
         // Aᵀ[i,p] = A[p,i]: same kernel, swapped strides (the kernel only broadcasts single A elements).
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
             Core(pa, 1, lda, pb, ldb, pc, ldc, m, n, k, accumulate);
@@ -67,8 +83,7 @@ public static unsafe class Gemm
         Check(c.Length, m, n, ldc, nameof(c));
         // Bᵀ is packed once into a [k,n] scratch so the row kernel can stream contiguous B rows. In our use B is
         // a weight matrix (at most a few thousand floats) while A has thousands of rows, so packing is noise.
-        int packed = k * n;
-        float[] pack = t_pack is { } p && p.Length >= packed ? p : (t_pack = new float[Math.Max(packed, 4096)]);
+        float[] pack = Scratch(ref t_pack, k * n);
         for (int j = 0; j < n; j++)
         {
             ReadOnlySpan<float> row = b.Slice(j * ldb, k);
@@ -77,6 +92,9 @@ public static unsafe class Gemm
         fixed (float* pa = a) fixed (float* pb = pack) fixed (float* pc = c)
             Core(pa, lda, 1, pb, n, pc, ldc, m, n, k, accumulate);
     }
+
+    private static float[] Scratch(ref float[]? buffer, int length) =>
+        buffer is { } b && b.Length >= length ? b : (buffer = new float[Math.Max(length, 4096)]);
 
     private static void Check(int length, int rows, int cols, int ld, string name)
     {
@@ -99,6 +117,11 @@ public static unsafe class Gemm
         if (!IsAccelerated || t_forceScalar)
         {
             Scalar(a, ars, acs, b, ldb, c, ldc, m, n, k, accumulate);
+            return;
+        }
+        if (n < 8 && acs == 1 && k >= 16 && n * k <= 4096)
+        {
+            NarrowDot(a, ars, b, ldb, c, ldc, m, n, k, accumulate);
             return;
         }
         Vector256<float> tailMask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n & 7)).AsSingle();
@@ -253,6 +276,37 @@ public static unsafe class Gemm
                 pb += ldb;
             }
             Avx.MaskStore(c + j, mask, x);
+        }
+    }
+
+    // n < 8 output columns over long contiguous A rows (policy/value heads: [batch,64]·[64,1..7]): one 8-wide
+    // dot product along k per output instead of a mostly-masked column tile. B's columns are packed so they are
+    // contiguous along k too (stack buffer: n·k ≤ 4096 floats, no allocation).
+    private static void NarrowDot(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k, bool accumulate)
+    {
+        float* bt = stackalloc float[n * k];
+        for (int p = 0; p < k; p++)
+            for (int j = 0; j < n; j++) bt[j * k + p] = b[(long)p * ldb + j];
+        int k8 = k & ~7;
+        for (int i = 0; i < m; i++)
+        {
+            float* ai = a + (long)i * lda;
+            float* ci = c + (long)i * ldc;
+            for (int j = 0; j < n; j++)
+            {
+                float* bj = bt + j * k;
+                Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero;
+                int p = 0;
+                for (; p + 16 <= k8; p += 16)
+                {
+                    s0 = Fma.MultiplyAdd(Avx.LoadVector256(ai + p), Avx.LoadVector256(bj + p), s0);
+                    s1 = Fma.MultiplyAdd(Avx.LoadVector256(ai + p + 8), Avx.LoadVector256(bj + p + 8), s1);
+                }
+                if (p < k8) s0 = Fma.MultiplyAdd(Avx.LoadVector256(ai + p), Avx.LoadVector256(bj + p), s0);
+                float sum = Vector256.Sum(s0 + s1);
+                for (p = k8; p < k; p++) sum += ai[p] * bj[p];
+                ci[j] = accumulate ? ci[j] + sum : sum;
+            }
         }
     }
 
