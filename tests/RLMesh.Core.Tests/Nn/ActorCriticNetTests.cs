@@ -1,9 +1,10 @@
 using RLMesh.Core.Nn;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace RLMesh.Core.Tests.Nn;
 
-public class ActorCriticNetTests
+public class ActorCriticNetTests(ITestOutputHelper output)
 {
     private const int Batch = 6;
 
@@ -42,10 +43,12 @@ public class ActorCriticNetTests
         net.Parameters.ZeroGradients();
         net.Backward(w1, w2);
         float[] analytic = net.Parameters.Gradients.ToArray();
-        // h = 1e-3 on float32: forward rounding noise in L is ~1e-6, i.e. ~1e-3 after dividing by 2h, and the
+        // h = 1e-3 on float32: tolerance 5e-4 + 2e-3·|g|. Forward rounding noise in L (~1e-7) is ~1e-4 after dividing
+        // by 2h; observed worst error is ~15% of the tolerance. The
         // O(h²) truncation error is far below that. ReLU kinks could only bite if a pre-activation sits within
         // 1e-3 of zero; the fixed seeds keep this test deterministic.
-        GradCheck.AssertClose(net.Parameters.Values, analytic, Loss, 1e-3, 2e-3, 1e-2, "params");
+        double worst = GradCheck.AssertClose(net.Parameters.Values, analytic, Loss, 1e-3, 5e-4, 2e-3, "params");
+        output.WriteLine($"{activation}/{head}: {analytic.Length} parameters, worst error/tolerance {worst:F3}");
         Assert.Contains(analytic, g => g != 0f);
     }
 
