@@ -1,0 +1,51 @@
+namespace RLMesh.Core.Nn;
+
+/// <summary>The policy head of an <see cref="ActorCriticNet"/>.</summary>
+public abstract record PolicyHead
+{
+    private protected PolicyHead() { }
+
+    /// <summary>Width of one row of policy outputs.</summary>
+    public abstract int OutputSize { get; }
+}
+
+/// <summary><paramref name="Actions"/> unnormalised logits per row.</summary>
+public sealed record CategoricalHead(int Actions) : PolicyHead
+{
+    public override int OutputSize => Actions;
+}
+
+/// <summary>
+/// Diagonal Gaussian: per row <paramref name="ActionSize"/> means followed by <paramref name="ActionSize"/>
+/// log-stds. The log-std is a state-independent parameter vector (initialised to <paramref name="InitialLogStd"/>)
+/// broadcast to every row.
+/// </summary>
+public sealed record GaussianHead(int ActionSize, float InitialLogStd = 0f) : PolicyHead
+{
+    public override int OutputSize => 2 * ActionSize;
+}
+
+/// <summary>
+/// Shape of an actor-critic MLP. <see cref="PolicyGain"/>/<see cref="ValueGain"/> scale the output heads'
+/// initial weights and biases. Note: <see cref="Hidden"/> is an array, so record equality compares it by reference.
+/// </summary>
+public sealed record NetworkSpec(int ObservationSize, int[] Hidden, Activation Activation, PolicyHead Head)
+{
+    public float PolicyGain { get; init; } = 0.01f;
+    public float ValueGain { get; init; } = 1f;
+
+    public int PolicyOutputSize => Head.OutputSize;
+
+    internal void Validate()
+    {
+        if (ObservationSize <= 0) throw new ArgumentException("ObservationSize must be positive.");
+        ArgumentNullException.ThrowIfNull(Hidden);
+        ArgumentNullException.ThrowIfNull(Head);
+        if (Hidden.Any(h => h <= 0)) throw new ArgumentException("Hidden sizes must be positive.");
+        switch (Head)
+        {
+            case CategoricalHead c when c.Actions <= 0: throw new ArgumentException("Actions must be positive.");
+            case GaussianHead g when g.ActionSize <= 0: throw new ArgumentException("ActionSize must be positive.");
+        }
+    }
+}
