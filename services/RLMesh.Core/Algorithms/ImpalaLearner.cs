@@ -21,7 +21,7 @@ public sealed class ImpalaLearner
     {
         Network = network;
         Optimizer = optimizer;
-        _loss = new ImpalaLoss(options, network.Spec.Head);
+        _loss = new ImpalaLoss(options, network.Spec.Head.Distribution);
         _maxGradNorm = maxGradNorm;
         Version = initialVersion;
     }

@@ -7,12 +7,16 @@ public abstract record PolicyHead
 
     /// <summary>Width of one row of policy outputs.</summary>
     public abstract int OutputSize { get; }
+
+    /// <summary>The action distribution this head parameterises.</summary>
+    public abstract PolicySpec Distribution { get; }
 }
 
 /// <summary><paramref name="Actions"/> unnormalised logits per row.</summary>
 public sealed record CategoricalHead(int Actions) : PolicyHead
 {
     public override int OutputSize => Actions;
+    public override PolicySpec Distribution => PolicySpec.Categorical(Actions);
 }
 
 /// <summary>
@@ -23,6 +27,7 @@ public sealed record CategoricalHead(int Actions) : PolicyHead
 public sealed record GaussianHead(int ActionSize, float InitialLogStd = 0f) : PolicyHead
 {
     public override int OutputSize => 2 * ActionSize;
+    public override PolicySpec Distribution => PolicySpec.Gaussian(ActionSize);
 }
 
 /// <summary>
