@@ -1,0 +1,196 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using RLMesh.Core.Data;
+using RLMesh.Messaging.Protos;
+using CoreEpisodeStats = RLMesh.Core.Data.EpisodeStats;
+using WireEpisodeStats = RLMesh.Messaging.Protos.EpisodeStats;
+
+namespace RLMesh.Messaging.Codec;
+
+/// <summary>
+/// Turns a <see cref="Trajectory"/> into the protobuf <c>rlmesh.v1.Unroll</c> wire form and back.
+/// Decoding validates everything a learner would otherwise trip over later (sizes, schema, NaN/Inf),
+/// so a bad message is rejected at the queue and dead-lettered instead of poisoning an update.
+/// </summary>
+public static class TrajectoryCodec
+{
+    /// <summary>The schema version this code writes and the only one it reads.</summary>
+    public const uint SchemaVersion = 1;
+
+    /// <summary>Upper bound on any one dimension, so hostile sizes cannot overflow the length arithmetic.</summary>
+    private const int MaxDimension = 1 << 24;
+
+    public static byte[] Encode(Trajectory trajectory) => ToMessage(trajectory).ToByteArray();
+
+    public static void Encode(Trajectory trajectory, IBufferWriter<byte> output) => ToMessage(trajectory).WriteTo(output);
+
+    /// <summary>Decodes and validates; throws <see cref="InvalidMessageException"/> with the reason on any fault.</summary>
+    public static Trajectory Decode(ReadOnlySpan<byte> payload)
+    {
+        Unroll message;
+        try
+        {
+            message = Unroll.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidMessageException($"Payload of {payload.Length} bytes is not a protobuf Unroll: {e.Message}", e);
+        }
+        return FromMessage(message);
+    }
+
+    internal static Unroll ToMessage(Trajectory trajectory)
+    {
+        ArgumentNullException.ThrowIfNull(trajectory);
+        var message = new Unroll
+        {
+            SchemaVersion = SchemaVersion,
+            Steps = trajectory.Steps,
+            Envs = trajectory.Envs,
+            ObservationSize = trajectory.ObservationSize,
+            ActionSize = trajectory.ActionSize,
+            PolicyOutputSize = trajectory.PolicyOutputSize,
+            Observations = FloatsToBytes(trajectory.Observations),
+            Actions = FloatsToBytes(trajectory.Actions),
+            Rewards = FloatsToBytes(trajectory.Rewards),
+            BehaviourPolicy = FloatsToBytes(trajectory.BehaviourPolicy),
+            Terminated = PackBits(trajectory.Terminated),
+            Truncated = PackBits(trajectory.Truncated),
+            Valid = PackBits(trajectory.Valid),
+            PolicyVersion = trajectory.PolicyVersion,
+            Source = trajectory.Source,
+        };
+        foreach (var e in trajectory.Episodes)
+            message.Episodes.Add(new WireEpisodeStats { EnvIndex = e.EnvIndex, Return = e.Return, Length = e.Length });
+        return message;
+    }
+
+    internal static Trajectory FromMessage(Unroll message)
+    {
+        if (message.SchemaVersion != SchemaVersion)
+            throw new InvalidMessageException(message.SchemaVersion == 0
+                ? "Unroll has no schema_version (0); it was not written by an RLMesh encoder."
+                : $"Unroll schema_version {message.SchemaVersion} is unknown; this reader understands {SchemaVersion}.");
+
+        RequireDimension("steps", message.Steps);
+        RequireDimension("envs", message.Envs);
+        RequireDimension("observation_size", message.ObservationSize);
+        RequireDimension("action_size", message.ActionSize);
+        RequireDimension("policy_output_size", message.PolicyOutputSize);
+
+        long steps = message.Steps, envs = message.Envs;
+        long cells = steps * envs;
+        RequireFloatBytes("observations", message.Observations, (steps + 1) * envs * message.ObservationSize);
+        RequireFloatBytes("actions", message.Actions, cells * message.ActionSize);
+        RequireFloatBytes("rewards", message.Rewards, cells);
+        RequireFloatBytes("behaviour_policy", message.BehaviourPolicy, cells * message.PolicyOutputSize);
+        RequireBitBytes("terminated", message.Terminated, cells);
+        RequireBitBytes("truncated", message.Truncated, cells);
+        RequireBitBytes("valid", message.Valid, cells);
+
+        var trajectory = new Trajectory(message.Steps, message.Envs, message.ObservationSize, message.ActionSize, message.PolicyOutputSize)
+        {
+            PolicyVersion = message.PolicyVersion,
+            Source = message.Source,
+        };
+        BytesToFloats("observations", message.Observations.Span, trajectory.Observations);
+        BytesToFloats("actions", message.Actions.Span, trajectory.Actions);
+        BytesToFloats("rewards", message.Rewards.Span, trajectory.Rewards);
+        BytesToFloats("behaviour_policy", message.BehaviourPolicy.Span, trajectory.BehaviourPolicy);
+        UnpackBits(message.Terminated.Span, trajectory.Terminated);
+        UnpackBits(message.Truncated.Span, trajectory.Truncated);
+        UnpackBits(message.Valid.Span, trajectory.Valid);
+
+        foreach (var e in message.Episodes)
+        {
+            if (e.EnvIndex < 0 || e.EnvIndex >= message.Envs)
+                throw new InvalidMessageException($"Episode env_index {e.EnvIndex} is outside [0, {message.Envs}).");
+            if (e.Length < 0)
+                throw new InvalidMessageException($"Episode length {e.Length} is negative.");
+            if (!double.IsFinite(e.Return))
+                throw new InvalidMessageException($"Episode return {e.Return} is not finite.");
+            trajectory.Episodes.Add(new CoreEpisodeStats(e.EnvIndex, e.Return, e.Length));
+        }
+        return trajectory;
+    }
+
+    private static void RequireDimension(string name, int value)
+    {
+        if (value <= 0)
+            throw new InvalidMessageException($"Unroll {name} is {value}; it must be positive.");
+        if (value > MaxDimension)
+            throw new InvalidMessageException($"Unroll {name} is {value}; the limit is {MaxDimension}.");
+    }
+
+    private static void RequireFloatBytes(string name, ByteString bytes, long elements)
+    {
+        if (bytes.Length != elements * sizeof(float))
+            throw new InvalidMessageException(
+                $"Unroll {name} has {bytes.Length} bytes; the dimensions call for {elements} float32 = {elements * sizeof(float)} bytes.");
+    }
+
+    private static void RequireBitBytes(string name, ByteString bytes, long cells)
+    {
+        long expected = (cells + 7) / 8;
+        if (bytes.Length != expected)
+            throw new InvalidMessageException($"Unroll {name} has {bytes.Length} bytes; {cells} flags pack into {expected} bytes.");
+        int spare = (int)(expected * 8 - cells);
+        if (spare > 0 && (bytes.Span[^1] >> (8 - spare)) != 0)
+            throw new InvalidMessageException($"Unroll {name} has bits set past its last flag.");
+    }
+
+    private static ByteString FloatsToBytes(float[] values)
+    {
+        if (BitConverter.IsLittleEndian)
+            return ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+        var bytes = new byte[values.Length * sizeof(float)];
+        for (int i = 0; i < values.Length; i++)
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * sizeof(float)), values[i]);
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    private static void BytesToFloats(string name, ReadOnlySpan<byte> source, float[] target)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            source.CopyTo(MemoryMarshal.AsBytes(target.AsSpan()));
+        }
+        else
+        {
+            for (int i = 0; i < target.Length; i++)
+                target[i] = BinaryPrimitives.ReadSingleLittleEndian(source[(i * sizeof(float))..]);
+        }
+        int bad = IndexOfNonFinite(target);
+        if (bad >= 0)
+            throw new InvalidMessageException($"Unroll {name}[{bad}] is {target[bad]}; NaN and infinity are not accepted.");
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+                return i;
+        }
+        return -1;
+    }
+
+    private static ByteString PackBits(bool[] flags)
+    {
+        var bytes = new byte[(flags.Length + 7) / 8];
+        for (int i = 0; i < flags.Length; i++)
+        {
+            if (flags[i])
+                bytes[i >> 3] |= (byte)(1 << (i & 7));
+        }
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    private static void UnpackBits(ReadOnlySpan<byte> bytes, bool[] flags)
+    {
+        for (int i = 0; i < flags.Length; i++)
+            flags[i] = (bytes[i >> 3] & (1 << (i & 7))) != 0;
+    }
+}

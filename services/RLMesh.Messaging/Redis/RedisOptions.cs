@@ -1,0 +1,35 @@
+namespace RLMesh.Messaging.Redis;
+
+/// <summary>Where and how a <see cref="RedisWeightStore"/> keeps snapshots. Bound from configuration.</summary>
+public sealed class RedisOptions
+{
+    /// <summary>StackExchange.Redis configuration string: <c>host:port</c>, optionally with <c>,password=...</c>.</summary>
+    public string Configuration { get; set; } = "localhost:6379";
+
+    /// <summary>Overrides any password in <see cref="Configuration"/> (e.g. read from a Kubernetes secret).</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Prefix of every key and of the hint channel; one per run (<c>rlmesh:{run}</c>).</summary>
+    public string KeyPrefix { get; set; } = "rlmesh:default";
+
+    /// <summary>Payload bytes per chunk key. Large values block Redis's single thread; 512 KiB keeps each write short.</summary>
+    public int ChunkBytes { get; set; } = 512 * 1024;
+
+    /// <summary>How many of the newest versions stay loadable; older ones are deleted after each publish.</summary>
+    public int RetainVersions { get; set; } = 3;
+
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Configuration))
+            throw new ArgumentException("Redis Configuration must name at least one host:port.", nameof(Configuration));
+        if (string.IsNullOrWhiteSpace(KeyPrefix))
+            throw new ArgumentException("KeyPrefix must not be empty.", nameof(KeyPrefix));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ChunkBytes, 4, nameof(ChunkBytes));
+        if (ChunkBytes % sizeof(float) != 0)
+            throw new ArgumentException($"ChunkBytes {ChunkBytes} must be a multiple of 4 so no float straddles two chunks.", nameof(ChunkBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RetainVersions, 1, nameof(RetainVersions));
+    }
+}

@@ -1,0 +1,429 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RLMesh.Core.Runtime;
+using RLMesh.Messaging.Protos;
+using StackExchange.Redis;
+
+namespace RLMesh.Messaging.Redis;
+
+/// <summary>
+/// <see cref="IWeightStore"/> over Redis. Every StackExchange.Redis call of the project lives in this folder, so a
+/// bump from the pinned 1.2.6 (the only version that restores here) to 2.x touches nothing else.
+/// <para>
+/// Layout under <see cref="RedisOptions.KeyPrefix"/> (P):
+/// <c>P:w:{v}:c:{i}</c> payload chunks, <c>P:w:{v}:manifest</c> a protobuf <see cref="WeightManifest"/> with the
+/// SHA-256 of the payload, <c>P:latest</c> the newest complete version, <c>P:w:versions</c> a sorted set of every
+/// version ever started (member <c>{v}:{chunkCount}</c>, score v) that retention works from, and the channel
+/// <c>P:weights</c> on which each new version is announced.
+/// </para>
+/// <para>
+/// Publish order makes a snapshot visible only once complete: chunks, then manifest, then <c>latest</c> (a
+/// compare-and-set that only moves forward, so a version is never reused), then the hint, then retention. A reader
+/// verifies chunk count, sizes and checksum; a torn, partial or corrupt snapshot is logged, counted in
+/// <see cref="RejectedSnapshots"/> and never returned: the caller keeps the version it has. Readers poll
+/// <see cref="TryGetNewerAsync"/>; the hint (<see cref="VersionHinted"/>, <see cref="WaitForHintAsync"/>) only
+/// wakes them early.
+/// </para>
+/// </summary>
+public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
+{
+    public const string Dtype = "float32";
+    private const uint ManifestSchemaVersion = 1;
+
+    // Moves latest forward only; returns -2 when it moved, else the current (not smaller) version.
+    private const string AdvanceLatestScript = """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        local proposed = tonumber(ARGV[1])
+        if proposed <= current then return current end
+        redis.call('SET', KEYS[1], ARGV[1])
+        return -2
+        """;
+
+    private readonly RedisOptions _options;
+    private readonly ConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
+    private readonly ILogger _logger;
+    private readonly RedisKey _latestKey;
+    private readonly RedisKey _versionsKey;
+    private readonly RedisChannel _hintChannel;
+    private TaskCompletionSource<long> _nextHint = NewHint();
+    private long _latestVersion = -1;
+    private long _rejectedSnapshots;
+    private int _disposed;
+
+    private RedisWeightStore(RedisOptions options, ConnectionMultiplexer redis, ILogger logger)
+    {
+        _options = options;
+        _redis = redis;
+        _db = redis.GetDatabase();
+        _logger = logger;
+        _latestKey = $"{options.KeyPrefix}:latest";
+        _versionsKey = $"{options.KeyPrefix}:w:versions";
+        _hintChannel = new RedisChannel($"{options.KeyPrefix}:weights", RedisChannel.PatternMode.Literal);
+    }
+
+    /// <summary>Connects, subscribes to version hints and reads the current latest version.</summary>
+    public static async Task<RedisWeightStore> ConnectAsync(RedisOptions options, ILogger? logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var configuration = ConfigurationOptions.Parse(options.Configuration);
+        if (options.Password is not null)
+            configuration.Password = options.Password;
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds;
+        await ResolveHostNamesAsync(configuration, cancellationToken).ConfigureAwait(false);
+
+        var redis = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var store = new RedisWeightStore(options, redis, logger ?? NullLogger.Instance);
+        try
+        {
+            // AbortOnConnectFail=false returns a multiplexer that keeps retrying; a first command tells the caller now
+            // whether the server is reachable and the password right.
+            await store.RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
+            await redis.GetSubscriber().SubscribeAsync(store._hintChannel, (_, value) => store.OnHint(value)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return store;
+    }
+
+    /// <summary>Raised (on a Redis thread) when a publisher announces a new version. A hint, not a guarantee.</summary>
+    public event EventHandler<long>? VersionHinted;
+
+    /// <summary>The newest version this store has seen (published, loaded, refreshed or hinted); -1 before any.</summary>
+    public long LatestVersion => Interlocked.Read(ref _latestVersion);
+
+    /// <summary>Snapshots that were found torn, partial or corrupt and therefore not loaded.</summary>
+    public long RejectedSnapshots => Interlocked.Read(ref _rejectedSnapshots);
+
+    public RedisOptions Options => _options;
+
+    /// <summary>Reads <c>latest</c> from Redis and returns it (-1 when nothing is published).</summary>
+    public async Task<long> RefreshLatestVersionAsync(CancellationToken cancellationToken)
+    {
+        long latest = await ReadLatestAsync(cancellationToken).ConfigureAwait(false);
+        ObserveVersion(latest);
+        return latest;
+    }
+
+    /// <summary>Waits for the next version hint; false when <paramref name="timeout"/> passes first.</summary>
+    public async Task<bool> WaitForHintAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var hint = Volatile.Read(ref _nextHint).Task;
+        try
+        {
+            await hint.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask PublishAsync(WeightSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        long version = snapshot.Version;
+        ArgumentOutOfRangeException.ThrowIfNegative(version, nameof(snapshot));
+        long latest = await ReadLatestAsync(cancellationToken).ConfigureAwait(false);
+        if (version <= latest)
+            throw VersionReused(version, latest);
+
+        var payload = ToLittleEndianBytes(snapshot.Values);
+        int chunkSize = _options.ChunkBytes;
+        int chunkCount = Math.Max(1, (payload.Length + chunkSize - 1) / chunkSize);
+
+        // Recorded first so that retention also removes the chunks of a publish that dies half-way.
+        await _db.SortedSetAddAsync(_versionsKey, $"{version}:{chunkCount}", version).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var writes = new Task[chunkCount];
+        for (int i = 0; i < chunkCount; i++)
+        {
+            int offset = i * chunkSize;
+            var chunk = payload.AsSpan(offset, Math.Min(chunkSize, payload.Length - offset)).ToArray();
+            writes[i] = _db.StringSetAsync(ChunkKey(version, i), chunk);
+        }
+        await Task.WhenAll(writes).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var manifest = new WeightManifest
+        {
+            SchemaVersion = ManifestSchemaVersion,
+            Version = version,
+            ParameterCount = snapshot.Values.Length,
+            Dtype = Dtype,
+            ByteLength = payload.Length,
+            ChunkSize = chunkSize,
+            ChunkCount = chunkCount,
+            Sha256 = UnsafeByteOperations.UnsafeWrap(SHA256.HashData(payload)),
+            CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        await _db.StringSetAsync(ManifestKey(version), manifest.ToByteArray()).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var moved = (long)await _db.ScriptEvaluateAsync(AdvanceLatestScript, [_latestKey], [version])
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (moved != -2)
+            throw VersionReused(version, moved); // another publisher got there first
+        ObserveVersion(version);
+        Log.Published(_logger, _options.KeyPrefix, version, payload.Length, chunkCount);
+
+        await _redis.GetSubscriber().PublishAsync(_hintChannel, version).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await CollectOldVersionsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<WeightSnapshot?> TryGetNewerAsync(long knownVersion, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        long latest = await RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
+        if (latest <= knownVersion)
+            return null;
+        var (snapshot, fault) = await TryLoadAsync(latest, cancellationToken).ConfigureAwait(false);
+        if (snapshot is not null)
+            return snapshot;
+
+        // Retention may have removed the version while we read it, because newer ones landed meanwhile.
+        // Then the newest one is the one to try; a fault on a version that is still latest is real.
+        long newer = await RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
+        if (newer != latest && newer > knownVersion)
+        {
+            Log.VersionMovedDuringLoad(_logger, _options.KeyPrefix, latest, newer, fault!);
+            latest = newer;
+            (snapshot, fault) = await TryLoadAsync(latest, cancellationToken).ConfigureAwait(false);
+            if (snapshot is not null)
+                return snapshot;
+        }
+        Interlocked.Increment(ref _rejectedSnapshots);
+        Log.SnapshotRejected(_logger, _options.KeyPrefix, latest, knownVersion, fault!);
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        try
+        {
+            await _redis.GetSubscriber().UnsubscribeAsync(_hintChannel).ConfigureAwait(false);
+            await _redis.CloseAsync(allowCommandsToComplete: true).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            Log.CloseFailed(_logger, _options.KeyPrefix, e.Message);
+        }
+        _redis.Dispose();
+        Volatile.Read(ref _nextHint).TrySetCanceled();
+    }
+
+    private async Task<(WeightSnapshot? Snapshot, string? Fault)> TryLoadAsync(long version, CancellationToken cancellationToken)
+    {
+        var manifestBytes = (byte[]?)await _db.StringGetAsync(ManifestKey(version)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (manifestBytes is null)
+            return (null, "the manifest is missing");
+        WeightManifest manifest;
+        try
+        {
+            manifest = WeightManifest.Parser.ParseFrom(manifestBytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return (null, $"the manifest is not a protobuf WeightManifest ({e.Message})");
+        }
+        if (ValidateManifest(manifest, version) is { } manifestFault)
+            return (null, manifestFault);
+
+        var keys = new RedisKey[manifest.ChunkCount];
+        for (int i = 0; i < keys.Length; i++)
+            keys[i] = ChunkKey(version, i);
+        var chunks = await _db.StringGetAsync(keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var values = new float[manifest.ParameterCount];
+        var payload = MemoryMarshal.AsBytes(values.AsSpan());
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            var chunk = (byte[]?)chunks[i];
+            long offset = (long)i * manifest.ChunkSize;
+            long expected = Math.Min(manifest.ChunkSize, manifest.ByteLength - offset);
+            if (chunk is null)
+                return (null, $"chunk {i} of {manifest.ChunkCount} is missing");
+            if (chunk.Length != expected)
+                return (null, $"chunk {i} has {chunk.Length} bytes, expected {expected}");
+            hash.AppendData(chunk);
+            chunk.CopyTo(payload[(int)offset..]);
+        }
+        var digest = hash.GetHashAndReset();
+        if (!manifest.Sha256.Span.SequenceEqual(digest))
+            return (null, "the payload's SHA-256 does not match the manifest");
+        if (!BitConverter.IsLittleEndian)
+            ReverseFloatBytes(payload);
+        return (new WeightSnapshot(version, values), null);
+    }
+
+    private string? ValidateManifest(WeightManifest m, long version)
+    {
+        if (m.SchemaVersion != ManifestSchemaVersion)
+            return $"manifest schema_version {m.SchemaVersion} is unknown";
+        if (m.Version != version)
+            return $"manifest says version {m.Version}, its key says {version}";
+        if (m.Dtype != Dtype)
+            return $"dtype '{m.Dtype}' is not {Dtype}";
+        if (m.ParameterCount < 0 || m.ParameterCount > Array.MaxLength / sizeof(float))
+            return $"parameter_count {m.ParameterCount} is out of range";
+        if (m.ByteLength != m.ParameterCount * sizeof(float))
+            return $"byte_length {m.ByteLength} is not parameter_count * 4";
+        if (m.ChunkSize <= 0 || m.ChunkSize % sizeof(float) != 0)
+            return $"chunk_size {m.ChunkSize} is not a positive multiple of 4";
+        long chunks = Math.Max(1, (m.ByteLength + m.ChunkSize - 1) / m.ChunkSize);
+        if (m.ChunkCount != chunks)
+            return $"chunk_count {m.ChunkCount} does not fit byte_length {m.ByteLength} in chunks of {m.ChunkSize}";
+        if (m.Sha256.Length != SHA256.HashSizeInBytes)
+            return $"sha256 has {m.Sha256.Length} bytes";
+        return null;
+    }
+
+    private async Task CollectOldVersionsAsync(CancellationToken cancellationToken)
+    {
+        var old = await _db.SortedSetRangeByRankAsync(_versionsKey, 0, -(_options.RetainVersions + 1))
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var member in old)
+        {
+            var parts = ((string?)member ?? "").Split(':');
+            if (parts.Length != 2
+                || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long version)
+                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int chunkCount))
+            {
+                await _db.SortedSetRemoveAsync(_versionsKey, member).WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            var keys = new RedisKey[chunkCount + 1];
+            keys[0] = ManifestKey(version); // manifest first: a reader then sees "missing", never a half-deleted set
+            for (int i = 0; i < chunkCount; i++)
+                keys[i + 1] = ChunkKey(version, i);
+            await UnlinkAsync(keys, cancellationToken).ConfigureAwait(false);
+            await _db.SortedSetRemoveAsync(_versionsKey, member).WaitAsync(cancellationToken).ConfigureAwait(false);
+            Log.Collected(_logger, _options.KeyPrefix, version);
+        }
+    }
+
+    /// <summary>UNLINK frees memory off Redis's main thread; servers older than 4.0 lack it and get DEL.</summary>
+    private async Task UnlinkAsync(RedisKey[] keys, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var args = new object[keys.Length];
+            for (int i = 0; i < keys.Length; i++)
+                args[i] = (string)keys[i]!;
+            await _db.ExecuteAsync("UNLINK", args).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase))
+        {
+            await _db.KeyDeleteAsync(keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<long> ReadLatestAsync(CancellationToken cancellationToken)
+    {
+        var value = await _db.StringGetAsync(_latestKey).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (value.IsNull)
+            return -1;
+        if (!long.TryParse((string?)value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long latest))
+            throw new InvalidOperationException($"Redis key {_latestKey} holds '{value}', which is not a version number.");
+        return latest;
+    }
+
+    private void OnHint(RedisValue value)
+    {
+        if (!long.TryParse((string?)value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long version))
+            return;
+        ObserveVersion(version);
+        Interlocked.Exchange(ref _nextHint, NewHint()).TrySetResult(version);
+        VersionHinted?.Invoke(this, version);
+    }
+
+    private void ObserveVersion(long version)
+    {
+        long seen = Interlocked.Read(ref _latestVersion);
+        while (version > seen)
+        {
+            long previous = Interlocked.CompareExchange(ref _latestVersion, version, seen);
+            if (previous == seen)
+                return;
+            seen = previous;
+        }
+    }
+
+    private InvalidOperationException VersionReused(long version, long latest) =>
+        new($"Weight version {version} is not newer than the latest published version {latest} under '{_options.KeyPrefix}'; " +
+            "versions are never reused.");
+
+    private RedisKey ChunkKey(long version, int index) => $"{_options.KeyPrefix}:w:{version}:c:{index}";
+
+    private RedisKey ManifestKey(long version) => $"{_options.KeyPrefix}:w:{version}:manifest";
+
+    private static TaskCompletionSource<long> NewHint() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static byte[] ToLittleEndianBytes(float[] values)
+    {
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        if (!BitConverter.IsLittleEndian)
+            ReverseFloatBytes(bytes);
+        return bytes;
+    }
+
+    private static void ReverseFloatBytes(Span<byte> bytes)
+    {
+        for (int i = 0; i + 3 < bytes.Length; i += 4)
+            bytes.Slice(i, 4).Reverse();
+    }
+
+    /// <summary>
+    /// StackExchange.Redis 1.2.x cannot open sockets to DNS endpoints on .NET Core/Linux, so host names
+    /// (Kubernetes service names) are resolved here and handed over as IP endpoints.
+    /// </summary>
+    private static async Task ResolveHostNamesAsync(ConfigurationOptions configuration, CancellationToken cancellationToken)
+    {
+        var endpoints = configuration.EndPoints.ToArray();
+        foreach (var endpoint in endpoints)
+        {
+            if (endpoint is not DnsEndPoint dns)
+                continue;
+            var addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
+            var address = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                ?? addresses.FirstOrDefault()
+                ?? throw new ArgumentException($"Redis host '{dns.Host}' does not resolve.");
+            configuration.EndPoints.Remove(endpoint);
+            configuration.EndPoints.Add(new IPEndPoint(address, dns.Port == 0 ? 6379 : dns.Port));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2201, Level = LogLevel.Information,
+            Message = "Published weights {Prefix} v{Version}: {Bytes} bytes in {Chunks} chunks")]
+        public static partial void Published(ILogger logger, string prefix, long version, int bytes, int chunks);
+
+        [LoggerMessage(EventId = 2202, Level = LogLevel.Error,
+            Message = "Refusing weights {Prefix} v{Version} (keeping v{KnownVersion}): {Fault}")]
+        public static partial void SnapshotRejected(ILogger logger, string prefix, long version, long knownVersion, string fault);
+
+        [LoggerMessage(EventId = 2203, Level = LogLevel.Debug,
+            Message = "Weights {Prefix} v{Version} became unloadable ({Fault}) while v{Newer} landed; trying v{Newer}")]
+        public static partial void VersionMovedDuringLoad(ILogger logger, string prefix, long version, long newer, string fault);
+
+        [LoggerMessage(EventId = 2204, Level = LogLevel.Debug, Message = "Deleted weights {Prefix} v{Version} (retention)")]
+        public static partial void Collected(ILogger logger, string prefix, long version);
+
+        [LoggerMessage(EventId = 2205, Level = LogLevel.Warning, Message = "Closing Redis for {Prefix} failed: {Reason}")]
+        public static partial void CloseFailed(ILogger logger, string prefix, string reason);
+    }
+}

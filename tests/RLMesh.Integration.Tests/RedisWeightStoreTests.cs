@@ -1,0 +1,180 @@
+using RLMesh.Core.Runtime;
+using RLMesh.Integration.Tests.Servers;
+using RLMesh.Messaging.Redis;
+using StackExchange.Redis;
+
+namespace RLMesh.Integration.Tests;
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisWeightStoreTests(RedisFixture redis)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task AWeightSnapshotRoundTripsThroughChunksAndManifest()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("roundtrip");
+        options.ChunkBytes = 4096; // several chunks and a short last one
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var actor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        var published = Snapshot(version: 1, parameters: 3000);
+
+        Assert.Null(await actor.TryGetNewerAsync(-1, cts.Token));
+        await learner.PublishAsync(published, cts.Token);
+        var loaded = await actor.TryGetNewerAsync(-1, cts.Token);
+
+        Assert.NotNull(loaded);
+        Assert.Equal(1, loaded.Version);
+        Assert.Equal(published.Values, loaded.Values);
+        Assert.Equal(1, actor.LatestVersion);
+        Assert.Null(await actor.TryGetNewerAsync(1, cts.Token));
+    }
+
+    [Fact]
+    public async Task ACorruptedChunkIsNeverLoadedAndThePreviousVersionStaysInUse()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("corrupt");
+        options.ChunkBytes = 1024;
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var actor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await learner.PublishAsync(Snapshot(1, 1000), cts.Token);
+        var current = await actor.TryGetNewerAsync(-1, cts.Token);
+        await learner.PublishAsync(Snapshot(2, 1000), cts.Token);
+
+        await Raw(async db => await db.StringSetAsync($"{options.KeyPrefix}:w:2:c:1", new byte[1024]));
+        var next = await actor.TryGetNewerAsync(current!.Version, cts.Token);
+
+        Assert.Null(next);
+        Assert.Equal(1, actor.RejectedSnapshots);
+        await learner.PublishAsync(Snapshot(3, 1000), cts.Token);
+        Assert.Equal(3, (await actor.TryGetNewerAsync(current.Version, cts.Token))?.Version);
+    }
+
+    [Fact]
+    public async Task ATornSnapshotWithAMissingChunkIsNeverLoaded()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("torn");
+        options.ChunkBytes = 1024;
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var actor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await learner.PublishAsync(Snapshot(1, 1000), cts.Token);
+
+        await Raw(async db => await db.KeyDeleteAsync($"{options.KeyPrefix}:w:1:c:2"));
+
+        Assert.Null(await actor.TryGetNewerAsync(-1, cts.Token));
+        Assert.Equal(1, actor.RejectedSnapshots);
+    }
+
+    [Fact]
+    public async Task ATruncatedChunkIsNeverLoaded()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("short");
+        options.ChunkBytes = 1024;
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await learner.PublishAsync(Snapshot(1, 1000), cts.Token);
+
+        await Raw(async db => await db.StringSetAsync($"{options.KeyPrefix}:w:1:c:0", new byte[1000]));
+
+        Assert.Null(await learner.TryGetNewerAsync(-1, cts.Token));
+        Assert.Equal(1, learner.RejectedSnapshots);
+    }
+
+    [Fact]
+    public async Task RetentionDeletesVersionsOlderThanTheLastK()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("retention");
+        options.ChunkBytes = 1024;
+        options.RetainVersions = 2;
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        for (long v = 1; v <= 4; v++)
+            await learner.PublishAsync(Snapshot(v, 600), cts.Token);
+
+        var exists = new Dictionary<long, bool>();
+        await Raw(async db =>
+        {
+            for (long v = 1; v <= 4; v++)
+            {
+                exists[v] = await db.KeyExistsAsync($"{options.KeyPrefix}:w:{v}:manifest")
+                    | await db.KeyExistsAsync($"{options.KeyPrefix}:w:{v}:c:0")
+                    | await db.KeyExistsAsync($"{options.KeyPrefix}:w:{v}:c:2");
+            }
+        });
+
+        Assert.Equal(new Dictionary<long, bool> { [1] = false, [2] = false, [3] = true, [4] = true }, exists);
+    }
+
+    [Fact]
+    public async Task ReusingAVersionNumberIsRefused()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        await using var learner = await RedisWeightStore.ConnectAsync(Options("reuse"), null, cts.Token);
+        await learner.PublishAsync(Snapshot(5, 10), cts.Token);
+
+        var same = await Assert.ThrowsAsync<InvalidOperationException>(() => learner.PublishAsync(Snapshot(5, 10), cts.Token).AsTask());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => learner.PublishAsync(Snapshot(4, 10), cts.Token).AsTask());
+
+        Assert.Contains("never reused", same.Message);
+        Assert.Equal(5, learner.LatestVersion);
+    }
+
+    [Fact]
+    public async Task AReaderWaitingForAHintWakesWhenANewVersionIsPublished()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("hint");
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var actor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+
+        Assert.False(await actor.WaitForHintAsync(TimeSpan.FromMilliseconds(50), cts.Token));
+        var wait = actor.WaitForHintAsync(TimeSpan.FromSeconds(10), cts.Token);
+        await learner.PublishAsync(Snapshot(1, 10), cts.Token);
+
+        Assert.True(await wait);
+        Assert.Equal(1, actor.LatestVersion);
+    }
+
+    [Fact]
+    public async Task APasswordProtectedRedisIsUsedWithThePasswordAndRefusedWithout()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        await using var secured = await RedisServer.StartAsync(password: "s3cret-for-tests");
+        var options = new RedisOptions { Configuration = secured.Configuration, KeyPrefix = "rlmesh:auth", ConnectTimeout = TimeSpan.FromSeconds(2) };
+
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var refused = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        });
+
+        options.Password = "s3cret-for-tests";
+        await using var store = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await store.PublishAsync(Snapshot(1, 100), cts.Token);
+        Assert.Equal(Snapshot(1, 100).Values, (await store.TryGetNewerAsync(0, cts.Token))?.Values);
+    }
+
+    private RedisOptions Options(string test) => new()
+    {
+        Configuration = redis.Configuration,
+        KeyPrefix = $"rlmesh:{Samples.UniqueName(test)}",
+    };
+
+    private static WeightSnapshot Snapshot(long version, int parameters)
+    {
+        var values = new float[parameters];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = MathF.Sin(i * 0.37f + version);
+        return new WeightSnapshot(version, values);
+    }
+
+    /// <summary>Direct access for tests that damage or inspect keys behind the store's back.</summary>
+    private async Task Raw(Func<IDatabase, Task> action)
+    {
+        var configuration = ConfigurationOptions.Parse(redis.Configuration);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(configuration);
+        await action(connection.GetDatabase());
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace RLMesh.Integration.Tests.Servers;
+
+/// <summary>
+/// A real <c>redis-server</c> on a free loopback port with its own temp directory, or the server named by
+/// RLMESH_TEST_REDIS (host:port). Why real processes and not Testcontainers: Testcontainers cannot be restored from
+/// the package registry reachable here, and no Docker engine runs on these machines.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private readonly Process? _process;
+    private readonly string? _directory;
+
+    private RedisServer(string configuration, Process? process, string? directory)
+    {
+        Configuration = configuration;
+        _process = process;
+        _directory = directory;
+    }
+
+    /// <summary>host:port for StackExchange.Redis (without any password).</summary>
+    public string Configuration { get; }
+
+    /// <summary>The externally provided server, if RLMESH_TEST_REDIS names one, else a fresh process.</summary>
+    public static Task<RedisServer> StartOrReuseAsync()
+    {
+        var external = Environment.GetEnvironmentVariable("RLMESH_TEST_REDIS");
+        return string.IsNullOrWhiteSpace(external)
+            ? StartAsync(password: null)
+            : Task.FromResult(new RedisServer(external, null, null));
+    }
+
+    /// <summary>Starts a private redis-server (always a new process), optionally requiring a password.</summary>
+    public static async Task<RedisServer> StartAsync(string? password)
+    {
+        var binary = ServerProcess.RequireExecutable("redis-server");
+        var directory = Directory.CreateTempSubdirectory("rlmesh-redis-").FullName;
+        int port = ServerProcess.FreeLoopbackPort();
+        var info = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = directory,
+        };
+        string[] args =
+        [
+            "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--dir", directory, "--save", "", "--appendonly", "no", "--daemonize", "no",
+            "--logfile", Path.Combine(directory, "redis.log"),
+        ];
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        if (password is not null)
+        {
+            info.ArgumentList.Add("--requirepass");
+            info.ArgumentList.Add(password);
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-server.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new RedisServer($"127.0.0.1:{port}", process, directory);
+        try
+        {
+            await WaitUntilAnswersAsync(port, process, directory);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            if (!_process.HasExited)
+                await ServerProcess.TerminateAsync(_process.Id, TimeSpan.FromSeconds(5));
+            _process.Dispose();
+        }
+        if (_directory is not null)
+        {
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // a leftover temp folder is harmless
+            }
+        }
+    }
+
+    private static async Task WaitUntilAnswersAsync(int port, Process process, string directory)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException(
+                    $"redis-server exited with {process.ExitCode}:\n{ServerProcess.Tail(Path.Combine(directory, "redis.log"))}");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync("127.0.0.1", port);
+                var stream = client.GetStream();
+                await stream.WriteAsync("PING\r\n"u8.ToArray());
+                var buffer = new byte[64];
+                int read = await stream.ReadAsync(buffer);
+                var reply = Encoding.ASCII.GetString(buffer, 0, read);
+                if (reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
+                    return;
+            }
+            catch (SocketException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"redis-server on port {port} did not answer PING within 20 s.");
+    }
+}
+
+/// <summary>One redis-server shared by every test of the <see cref="RedisCollection"/>; tests use distinct key prefixes.</summary>
+public sealed class RedisFixture : IAsyncLifetime
+{
+    private RedisServer? _server;
+
+    public string Configuration => _server?.Configuration ?? throw new InvalidOperationException("Redis fixture not started.");
+
+    public async Task InitializeAsync() => _server = await RedisServer.StartOrReuseAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+            await _server.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RedisCollection : ICollectionFixture<RedisFixture>
+{
+    public const string Name = "redis";
+}
