@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the solution: unit (fast), CLI and learning tests.
+# Runs every test of the solution: unit (fast), CLI, learning, and integration tests against real
+# RabbitMQ and Redis servers (installed with apt-get when missing; the test fixtures start private instances).
 # Usage: ops/test.sh [extra dotnet test arguments]
-# Later stages add real RabbitMQ/Redis/Prometheus here (installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "ops/test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2
   exit 1
 fi
+
+bash ops/install-servers.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
