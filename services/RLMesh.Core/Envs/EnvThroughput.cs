@@ -42,8 +42,10 @@ public static class EnvThroughput
             }
         }
 
-        Run(Math.Min(vectorSteps, 20_000)); // warm-up so tiered JIT has compiled the hot loop
+        // Warm-up by time: tiered JIT only promotes hot methods after a quiet period of ~100 ms.
         var sw = Stopwatch.StartNew();
+        do Run(Math.Min(vectorSteps, 1_000)); while (sw.ElapsedMilliseconds < 500);
+        sw.Restart();
         Run(vectorSteps);
         sw.Stop();
         return vectorSteps * numEnvs / sw.Elapsed.TotalSeconds;
