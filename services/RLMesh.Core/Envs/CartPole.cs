@@ -52,8 +52,8 @@ public sealed class CartPole : Env
         else { DiscreteAction(a, 2); force = 0; }
 
         double theta = _theta, thetaDot = _thetaDot;
-        double cos = Math.Cos(theta);
-        double sin = Math.Sin(theta);
+        // glibc's sincos returns exactly sin() and cos(), in one call.
+        var (sin, cos) = Math.SinCos(theta);
         double temp = (force + PoleMassLength * (thetaDot * thetaDot) * sin) / TotalMass;
         double thetaAcc = (Gravity * sin - cos * temp) / (Length * (FourThirds - MassPole * (cos * cos) / TotalMass));
         double xAcc = temp - PoleMassLength * thetaAcc * cos / TotalMass;
