@@ -52,7 +52,6 @@ public class VectorEnvTests
         // An invalid action would throw if it were used; the autoreset step must ignore it.
         buf.Step(vec, [99f, 0f]);
         Assert.True(buf.Autoreset[0]);
-        Assert.False(buf.Autoreset[1] && !(buf.Terminated[1] || buf.Truncated[1]));
         Assert.Equal(0f, buf.Rewards[0]);
         Assert.False(buf.Terminated[0]);
         Assert.False(buf.Truncated[0]);
@@ -212,6 +211,14 @@ public class VectorEnvTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int t = 0; t < 2000; t++) { buf.Step(vec, actions); vec.DrainEpisodes(sink); sink.Clear(); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void The_throughput_helper_runs_and_reports_a_positive_rate()
+    {
+        // Smoke test only: timings are machine-dependent and never asserted.
+        double rate = EnvThroughput.MeasureStepsPerSecond("Pendulum-v1", 4, 10_000, 1);
+        Assert.True(rate > 0 && double.IsFinite(rate));
     }
 
     [Fact]
