@@ -1,0 +1,116 @@
+using FsCheck;
+using FsCheck.Fluent;
+using RLMesh.Core.Envs;
+using Xunit;
+
+namespace RLMesh.Core.Tests.Envs;
+
+public class SpaceTests
+{
+    [Fact]
+    public void Spaces_print_like_Gymnasium()
+    {
+        Assert.Equal("Discrete(2)", new Discrete(2).ToString());
+        Assert.Equal("Box(-inf, inf, (4,), float32)", new Box(float.NegativeInfinity, float.PositiveInfinity, 4).ToString());
+        Assert.Equal("Box(-1.0, 1.0, (1,), float32)", EnvRegistry.Spec("MountainCarContinuous-v0").ActionSpace.ToString());
+        Assert.Equal("Box([-1.2 -0.07], [0.6 0.07], (2,), float32)", EnvRegistry.Spec("MountainCar-v0").ObservationSpace.ToString());
+        Assert.Equal("Box(0.0, 1.0, (2, 3), float32)", new Box(0f, 1f, 2, 3).ToString());
+        Assert.Equal("MultiDiscrete([3 2 5])", new MultiDiscrete([3, 2, 5]).ToString());
+    }
+
+    [Fact]
+    public void Sizes_are_flat_element_counts()
+    {
+        Assert.Equal(1, new Discrete(7).Size);
+        Assert.Equal(6, new Box(0f, 1f, 2, 3).Size);
+        Assert.Equal(3, new MultiDiscrete([2, 2, 2]).Size);
+    }
+
+    [Fact]
+    public void Contains_checks_range_integrality_length_and_NaN()
+    {
+        var d = new Discrete(3);
+        Assert.True(d.Contains([2f]));
+        Assert.False(d.Contains([3f]));
+        Assert.False(d.Contains([-1f]));
+        Assert.False(d.Contains([1.5f]));
+        Assert.False(d.Contains([float.NaN]));
+        Assert.False(d.Contains([1f, 1f]));
+        Assert.True(d.Contains(0));
+        Assert.False(d.Contains(3));
+
+        var box = new Box([-1f, 0f], [1f, float.PositiveInfinity], [2]);
+        Assert.True(box.Contains([-1f, 1e30f]));
+        Assert.False(box.Contains([1.0001f, 0f]));
+        Assert.False(box.Contains([0f, float.NaN]));
+        Assert.False(box.Contains([0f]));
+
+        var md = new MultiDiscrete([2, 4]);
+        Assert.True(md.Contains([1f, 3f]));
+        Assert.False(md.Contains([2f, 0f]));
+        Assert.False(md.Contains([0f, 0.5f]));
+    }
+
+    [Fact]
+    public void Spaces_with_equal_contents_are_equal()
+    {
+        Assert.Equal(new Box([0f, 1f], [2f, 3f], [2]), new Box([0f, 1f], [2f, 3f], [2]));
+        Assert.NotEqual(new Box([0f, 1f], [2f, 3f], [2]), new Box([0f, 1f], [2f, 4f], [2]));
+        Assert.Equal(new MultiDiscrete([2, 3]), new MultiDiscrete([2, 3]));
+        Assert.Equal(new Discrete(4), new Discrete(4));
+        Assert.NotEqual<Space>(new Discrete(1), new MultiDiscrete([1]));
+    }
+
+    [Fact]
+    public void A_Box_cannot_be_changed_through_the_arrays_it_was_built_from_or_hands_out()
+    {
+        float[] low = [0f], high = [1f];
+        var box = new Box(low, high, [1]);
+        low[0] = 5f;
+        box.High[0] = -5f;
+        Assert.Equal("Box(0.0, 1.0, (1,), float32)", box.ToString());
+    }
+
+    [Fact]
+    public void Invalid_space_definitions_are_rejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Discrete(0));
+        Assert.Throws<ArgumentException>(() => new Box([0f], [1f, 2f], [1]));
+        Assert.Throws<ArgumentException>(() => new Box([2f], [1f], [1]));
+        Assert.Throws<ArgumentException>(() => new MultiDiscrete([]));
+    }
+
+    [Fact]
+    public void Every_sample_of_every_space_is_contained_in_it()
+    {
+        Space[] spaces =
+        [
+            new Discrete(1), new Discrete(5),
+            new Box(-2f, 2f, 1), new Box(float.NegativeInfinity, float.PositiveInfinity, 3),
+            new Box([0f, float.NegativeInfinity, -1f], [float.PositiveInfinity, 0f, -1f], [3]),
+            new Box(1e-3f, 1.0001e-3f, 2, 2),
+            new MultiDiscrete([1, 2, 7]),
+            .. EnvRegistry.All.SelectMany(s => new[] { s.ObservationSpace, s.ActionSpace }),
+        ];
+        var gen = Gen.Elements(spaces).Zip(Gen.Choose(0, int.MaxValue));
+        Prop.ForAll(Arb.From(gen), input =>
+        {
+            var (space, seed) = input;
+            var rng = new Rng((ulong)seed);
+            for (int k = 0; k < 20; k++)
+            {
+                if (!space.Contains(space.Sample(ref rng))) return false;
+            }
+            return true;
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Discrete_samples_cover_every_value()
+    {
+        var rng = new Rng(3);
+        var seen = new bool[4];
+        for (int k = 0; k < 200; k++) seen[new Discrete(4).SampleIndex(ref rng)] = true;
+        Assert.All(seen, Assert.True);
+    }
+}
