@@ -1,5 +1,6 @@
 using System.CommandLine;
 using RLMesh.Cli.Output;
+using RLMesh.Core.Algorithms;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Runtime;
 
@@ -21,6 +22,10 @@ public static class TrainCommand
         var target = new Option<double?>("--target-return") { Description = "Stop when the 100-episode mean return reaches this (default: the env's solved threshold)" };
         var lr = new Option<float?>("--lr") { Description = "Learning rate" };
         var entropy = new Option<float?>("--entropy-cost") { Description = "Entropy bonus weight" };
+        var baseline = new Option<float?>("--baseline-cost") { Description = "Value-loss weight" };
+        var discount = new Option<float?>("--discount") { Description = "Discount factor gamma" };
+        var rewardScale = new Option<float?>("--reward-scale") { Description = "Multiply rewards by this before the loss (values near unit scale)" };
+        var reduction = new Option<string?>("--loss-reduction") { Description = "sum (TorchBeast) or mean over valid steps" };
         var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 64,64" };
         var optimizer = new Option<string?>("--optimizer") { Description = "rmsprop or adam" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
@@ -28,7 +33,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train an agent in one process with in-memory transports")
         {
-            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, hidden, optimizer, output, progress,
+            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, hidden, optimizer, output, progress,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,8 +60,24 @@ public static class TrainCommand
                 Hidden = ParseHidden(parse.GetValue(hidden)) ?? options.Hidden,
                 Optimizer = ParseOptimizer(parse.GetValue(optimizer)) ?? options.Optimizer,
             };
-            if (parse.GetValue(entropy) is float e)
-                options = options with { Impala = options.Impala with { EntropyCost = e } };
+            var impala = options.Impala;
+            if (parse.GetValue(entropy) is float e) impala = impala with { EntropyCost = e };
+            if (parse.GetValue(baseline) is float b) impala = impala with { BaselineCost = b };
+            if (parse.GetValue(discount) is float g) impala = impala with { Discount = g };
+            if (parse.GetValue(rewardScale) is float rs) impala = impala with { RewardScale = rs };
+            if (parse.GetValue(reduction) is string r)
+            {
+                impala = impala with
+                {
+                    Reduction = r.ToLowerInvariant() switch
+                    {
+                        "sum" => LossReduction.Sum,
+                        "mean" => LossReduction.Mean,
+                        _ => throw new UsageException($"--loss-reduction must be sum or mean, not '{r}'"),
+                    },
+                };
+            }
+            options = options with { Impala = impala };
             var errors = options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
 

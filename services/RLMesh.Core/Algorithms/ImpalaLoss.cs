@@ -37,6 +37,12 @@ public sealed record ImpalaOptions
     public float BaselineCost { get; init; } = 0.5f;
     public float EntropyCost { get; init; } = 0.01f;
     public RewardClipping RewardClipping { get; init; } = RewardClipping.None;
+    /// <summary>
+    /// Rewards are multiplied by this before clipping and V-trace. Keeps value targets near unit scale for tasks
+    /// whose returns are in the hundreds (CartPole, Acrobot), so early value errors do not swamp the policy
+    /// gradient through the shared torso and the global-norm clip.
+    /// </summary>
+    public float RewardScale { get; init; } = 1f;
     public VTraceOptions VTrace { get; init; } = VTraceOptions.Default;
     public LossReduction Reduction { get; init; } = LossReduction.Sum;
 }
@@ -162,7 +168,7 @@ public sealed class ImpalaLoss
             logRhos[i] = logPi - logMu;
             // Truncation (time limit) keeps the discount: bootstrap from V(obs[t+1]), the final observation.
             discounts[i] = batch.Terminated[i] ? 0f : _options.Discount;
-            float r = batch.Rewards[i];
+            float r = batch.Rewards[i] * _options.RewardScale;
             rewards[i] = _options.RewardClipping == RewardClipping.AbsOne ? Math.Clamp(r, -1f, 1f) : r;
         }
 

@@ -94,6 +94,7 @@ public sealed class ActorCriticNet
         int n = batch * Spec.ObservationSize;
         if (_input.Length < n) _input = new float[n];
         observations[..n].CopyTo(_input);
+        ScaleInput(_input.AsSpan(0, n), batch);
         Run(_train, _input, batch, policyOutputs, values);
         _lastBatch = batch;
     }
@@ -150,7 +151,22 @@ public sealed class ActorCriticNet
         if (values < batch) throw new ArgumentException($"Need {batch} values.", nameof(values));
     }
 
+    /// <summary>Applies the spec's fixed input standardisation in place (no-op without one).</summary>
+    internal void ScaleInput(Span<float> rows, int batch)
+    {
+        if (!Spec.HasInputScaling) return;
+        int d = Spec.ObservationSize;
+        ReadOnlySpan<float> shift = Spec.InputShift, scale = Spec.InputScale;
+        for (int r = 0; r < batch; r++)
+        {
+            var row = rows.Slice(r * d, d);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(row, shift, row);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, scale, row);
+        }
+    }
+
     // The forward pass shared by training and inference; only the activation buffers differ.
+    // Observations arrive already standardised (see ScaleInput).
     internal void Run(Activations ws, ReadOnlySpan<float> observations, int batch, Span<float> policyOutputs, Span<float> values)
     {
         ws.Ensure(batch);
@@ -179,12 +195,15 @@ public sealed class ActorCriticNet
     internal sealed class Activations(ActorCriticNet net)
     {
         public readonly float[][] Hidden = net.Spec.Hidden.Select(_ => Array.Empty<float>()).ToArray();
+        /// <summary>Standardised inputs (inference only; training keeps its own copy for backward).</summary>
+        public float[] Input = [];
         private int _capacity;
 
         public void Ensure(int batch)
         {
             if (batch <= _capacity) return;
             for (int l = 0; l < Hidden.Length; l++) Hidden[l] = new float[batch * net.Spec.Hidden[l]];
+            Input = new float[batch * net.Spec.ObservationSize];
             _capacity = batch;
         }
     }
@@ -209,6 +228,15 @@ public sealed class InferenceSession
     public void Evaluate(ReadOnlySpan<float> observations, int batch, Span<float> policyOutputs, Span<float> values)
     {
         Net.CheckShapes(observations.Length, batch, policyOutputs.Length, values.Length);
-        Net.Run(_activations, observations, batch, policyOutputs, values);
+        if (!Net.Spec.HasInputScaling)
+        {
+            Net.Run(_activations, observations, batch, policyOutputs, values);
+            return;
+        }
+        _activations.Ensure(batch);
+        var input = _activations.Input.AsSpan(0, batch * Net.Spec.ObservationSize);
+        observations[..input.Length].CopyTo(input);
+        Net.ScaleInput(input, batch);
+        Net.Run(_activations, input, batch, policyOutputs, values);
     }
 }

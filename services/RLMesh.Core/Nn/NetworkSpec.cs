@@ -39,6 +39,17 @@ public sealed record NetworkSpec(int ObservationSize, int[] Hidden, Activation A
     public float PolicyGain { get; init; } = 0.01f;
     public float ValueGain { get; init; } = 1f;
 
+    /// <summary>
+    /// Optional fixed input standardisation, x' = (x - InputShift) * InputScale per observation element, applied
+    /// before the first layer in training and inference alike. Raw observations with large ranges (Acrobot's
+    /// angular velocities up to 9 pi, MountainCar's velocity of +-0.07) otherwise saturate or starve the first
+    /// tanh layer. Both null, or both of length ObservationSize.
+    /// </summary>
+    public float[]? InputShift { get; init; }
+    public float[]? InputScale { get; init; }
+
+    internal bool HasInputScaling => InputShift is not null;
+
     public int PolicyOutputSize => Head.OutputSize;
 
     internal void Validate()
@@ -47,6 +58,11 @@ public sealed record NetworkSpec(int ObservationSize, int[] Hidden, Activation A
         ArgumentNullException.ThrowIfNull(Hidden);
         ArgumentNullException.ThrowIfNull(Head);
         if (Hidden.Any(h => h <= 0)) throw new ArgumentException("Hidden sizes must be positive.");
+        if ((InputShift is null) != (InputScale is null)
+            || (InputShift is not null && (InputShift.Length != ObservationSize || InputScale!.Length != ObservationSize)))
+            throw new ArgumentException("InputShift and InputScale must both be null or both have ObservationSize elements.");
+        if (InputScale is not null && InputScale.Any(v => !float.IsFinite(v) || v == 0))
+            throw new ArgumentException("InputScale elements must be finite and non-zero.");
         switch (Head)
         {
             case CategoricalHead c when c.Actions <= 0: throw new ArgumentException("Actions must be positive.");

@@ -32,7 +32,7 @@ public sealed record Checkpoint(
     private sealed record Header(
         string EnvId, string Algorithm, int ObservationSize, int[] Hidden, string Activation,
         string Head, int HeadSize, float InitialLogStd, long Version, long Frames, ulong Seed,
-        string OptimizerKind, int ParameterCount, int OptimizerStateCount);
+        string OptimizerKind, int ParameterCount, int OptimizerStateCount, float[]? InputShift = null, float[]? InputScale = null);
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -45,7 +45,8 @@ public sealed record Checkpoint(
             _ => throw new NotSupportedException($"unknown policy head {Spec.Head}"),
         };
         var header = new Header(EnvId, Algorithm, Spec.ObservationSize, Spec.Hidden, Spec.Activation.ToString(),
-            headName, headSize, logStd, Version, Frames, Seed, OptimizerKind, Parameters.Length, OptimizerState.Length);
+            headName, headSize, logStd, Version, Frames, Seed, OptimizerKind, Parameters.Length, OptimizerState.Length,
+            Spec.InputShift, Spec.InputScale);
         byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, JsonOptions);
 
         using var body = new MemoryStream();
@@ -95,7 +96,11 @@ public sealed record Checkpoint(
         };
         if (!Enum.TryParse<Activation>(header.Activation, out var activation))
             throw new InvalidCheckpointException($"unknown activation '{header.Activation}'");
-        var spec = new NetworkSpec(header.ObservationSize, header.Hidden, activation, head);
+        var spec = new NetworkSpec(header.ObservationSize, header.Hidden, activation, head)
+        {
+            InputShift = header.InputShift,
+            InputScale = header.InputScale,
+        };
         return new Checkpoint(header.EnvId, header.Algorithm, spec, header.Version, header.Frames, header.Seed,
             header.OptimizerKind, parameters, optimizerState);
     }

@@ -6,7 +6,8 @@ namespace RLMesh.Core.Runtime;
 /// <summary>Builds the network an environment's spaces call for.</summary>
 public static class PolicyFactory
 {
-    public static NetworkSpec SpecFor(Space observationSpace, Space actionSpace, int[] hidden, Activation activation, float initialLogStd = 0f)
+    public static NetworkSpec SpecFor(Space observationSpace, Space actionSpace, int[] hidden, Activation activation,
+        float initialLogStd = 0f, bool scaleObservations = true)
     {
         PolicyHead head = actionSpace switch
         {
@@ -14,12 +15,43 @@ public static class PolicyFactory
             Box b => new GaussianHead(b.Size, initialLogStd),
             _ => throw new NotSupportedException($"action space {actionSpace} is not supported by the actor-critic policy yet"),
         };
-        return new NetworkSpec(observationSpace.Size, hidden, activation, head);
+        var spec = new NetworkSpec(observationSpace.Size, hidden, activation, head);
+        if (scaleObservations && observationSpace is Box box && BoundsScaling(box) is var (shift, scale))
+            spec = spec with { InputShift = shift, InputScale = scale };
+        return spec;
+    }
+
+    /// <summary>
+    /// Maps every observation element with finite bounds onto [-1, 1]; unbounded elements pass unchanged.
+    /// Null when no element has finite bounds.
+    /// </summary>
+    public static (float[] Shift, float[] Scale)? BoundsScaling(Box box)
+    {
+        var low = box.Low;
+        var high = box.High;
+        var shift = new float[low.Length];
+        var scale = new float[low.Length];
+        bool any = false;
+        for (int i = 0; i < low.Length; i++)
+        {
+            double lo = low[i], hi = high[i];
+            if (double.IsFinite(lo) && double.IsFinite(hi) && hi > lo)
+            {
+                shift[i] = (float)((hi + lo) / 2);
+                scale[i] = (float)(2 / (hi - lo));
+                any = true;
+            }
+            else
+            {
+                scale[i] = 1f;
+            }
+        }
+        return any ? (shift, scale) : null;
     }
 
     public static NetworkSpec SpecFor(TrainingOptions options)
     {
         var spec = EnvRegistry.Spec(options.EnvId);
-        return SpecFor(spec.ObservationSpace, spec.ActionSpace, options.Hidden, options.Activation, options.InitialLogStd);
+        return SpecFor(spec.ObservationSpace, spec.ActionSpace, options.Hidden, options.Activation, options.InitialLogStd, options.ScaleObservations);
     }
 }

@@ -35,6 +35,8 @@ public sealed record TrainingOptions
     public int[] Hidden { get; init; } = [64, 64];
     public Activation Activation { get; init; } = Activation.Tanh;
     public float InitialLogStd { get; init; } = 0f;
+    /// <summary>Map bounded observation elements onto [-1, 1] inside the network (see NetworkSpec.InputScale).</summary>
+    public bool ScaleObservations { get; init; } = true;
 
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.RmsProp;
     public float LearningRate { get; init; } = 3e-3f;
@@ -45,7 +47,14 @@ public sealed record TrainingOptions
     public float RmsPropMomentum { get; init; } = 0f;
     public float MaxGradNorm { get; init; } = 40f;
 
-    public ImpalaOptions Impala { get; init; } = new();
+    /// <summary>
+    /// IMPALA loss settings. Rewards scaled by 0.01 keep value targets of classic-control tasks (returns in the
+    /// hundreds) near unit scale: without it, the first value errors swamp the policy gradient through the shared
+    /// torso and the norm clip, and Acrobot's policy collapses before it ever reaches the goal. The entropy cost is
+    /// relative to that scale (0.001 here is 0.1 on unscaled rewards). Measured: CartPole-v1 solved in 0.09-0.18 M
+    /// frames, Acrobot-v1 in 0.3-0.6 M (README, "Defaults").
+    /// </summary>
+    public ImpalaOptions Impala { get; init; } = new() { RewardScale = 0.01f, EntropyCost = 0.001f };
 
     /// <summary>Seconds between progress reports (and metrics.csv rows).</summary>
     public double ReportIntervalSeconds { get; init; } = 1.0;
@@ -85,6 +94,10 @@ public sealed record TrainingOptions
         if (ReturnWindow < 1) errors.Add("the return window must be at least 1 episode");
         if (Hidden.Length == 0 || Hidden.Any(h => h < 1)) errors.Add("--hidden needs one or more positive layer sizes");
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) errors.Add("--lr must be a positive number");
+        if (!(Impala.Discount > 0 && Impala.Discount <= 1)) errors.Add("--discount must be in (0, 1]");
+        if (!(Impala.BaselineCost >= 0) || !float.IsFinite(Impala.BaselineCost)) errors.Add("--baseline-cost must be a non-negative number");
+        if (!(Impala.EntropyCost >= 0) || !float.IsFinite(Impala.EntropyCost)) errors.Add("--entropy-cost must be a non-negative number");
+        if (!(Impala.RewardScale > 0) || !float.IsFinite(Impala.RewardScale)) errors.Add("--reward-scale must be a positive number");
         if (!(MaxGradNorm > 0)) errors.Add("the gradient-norm clip must be positive");
         if (!(ReportIntervalSeconds > 0)) errors.Add("the report interval must be positive");
         return errors;
