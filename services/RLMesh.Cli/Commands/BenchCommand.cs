@@ -16,6 +16,9 @@ namespace RLMesh.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
+    // Figures are for people and scripts alike: keep '+' and friends readable.
+    private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Create()
     {
         var bench = new Command("bench", "Measure throughput: env, infer, learner");
@@ -38,7 +41,7 @@ public static class BenchCommand
             foreach (var (key, value) in figures)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key,-24} {value}"));
             if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(figures));
+                Console.WriteLine(JsonSerializer.Serialize(figures, JsonOutput));
             return ExitCodes.Ok;
         });
         return command;
