@@ -50,6 +50,9 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The RLMesh image reference: digest wins over tag; the tag defaults to the appVersion. */}}
 {{- define "rlmesh.image" -}}
+{{- include "rlmesh.refuseLatest" (dict "tag" .Values.image.tag "what" "image.tag") }}
+{{- include "rlmesh.refuseLatest" (dict "tag" .Values.rabbitmq.image.tag "what" "rabbitmq.image.tag") }}
+{{- include "rlmesh.refuseLatest" (dict "tag" .Values.redis.image.tag "what" "redis.image.tag") }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}
@@ -130,5 +133,12 @@ Call with (dict "root" $ "name" secretName "key" key "length" 32).
 {{- index $existing.data .key }}
 {{- else }}
 {{- randAlphaNum (int .length) | b64enc }}
+{{- end }}
+{{- end }}
+
+{{/* A moving tag makes rollouts unrepeatable: refuse `latest` with a clear message. */}}
+{{- define "rlmesh.refuseLatest" -}}
+{{- if eq (toString .tag) "latest" }}
+{{- fail (printf "%s must not be 'latest': pin a version (or set image.digest)" .what) }}
 {{- end }}
 {{- end }}
