@@ -56,6 +56,18 @@ public class CliTests
     }
 
     [Fact]
+    public void WithTheHpaProviderTheHpaBoundsMove()
+    {
+        using var kubectl = new FakeKubectl(FakeKubectl.Deployment(replicas: null, autoscaled: true, provider: "hpa"), FakeHpa.List(2, 8));
+        var result = Scale(kubectl, "3");
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains("HorizontalPodAutoscaler ppo-rlmesh-env-runner", result.StdOut);
+        Assert.Contains("minReplicas: 2 -> 3", result.StdOut);
+        Assert.Contains("maxReplicas: 8 -> 3", result.StdOut);
+        Assert.Equal("""patch horizontalpodautoscalers.autoscaling ppo-rlmesh-env-runner --type merge -p {"spec":{"minReplicas":3,"maxReplicas":3}} --namespace rl""", kubectl.Calls[^1]);
+    }
+
+    [Fact]
     public void ScalingToTheCurrentCountChangesNothingAndSaysSo()
     {
         using var kubectl = new FakeKubectl(FakeKubectl.Deployment(replicas: 4, autoscaled: false));

@@ -21,7 +21,7 @@ public sealed class FakeKubectl : IDisposable
             echo "$*" >> "$here/calls.log"
             case "$1 $2" in
               "get deployments") cat "$here/deployments.json" ;;
-              "get scaledobjects.keda.sh") cat "$here/scaledobjects.json" ;;
+              "get scaledobjects.keda.sh"|"get horizontalpodautoscalers.autoscaling") cat "$here/scaledobjects.json" ;;
               "scale "*|"patch "*)
                 {{(failWrites ? "echo 'Error from server (Forbidden): cannot patch' >&2; exit 1" : "echo ok")}} ;;
               *) echo "fake kubectl: unexpected call: $*" >&2; exit 3 ;;
@@ -34,10 +34,10 @@ public sealed class FakeKubectl : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    public static string Deployment(int? replicas, bool autoscaled, int min = 1, int max = 8, string name = "ppo-rlmesh-env-runner")
+    public static string Deployment(int? replicas, bool autoscaled, int min = 1, int max = 8, string name = "ppo-rlmesh-env-runner", string provider = "keda")
     {
         string spec = replicas is int r ? $"{{\"replicas\": {r}, \"selector\": {{}}}}" : "{\"selector\": {}}";
-        string annotations = $"{{\"rlmesh.io/min-replicas\": \"{min}\", \"rlmesh.io/max-replicas\": \"{max}\", \"rlmesh.io/autoscaling\": \"{(autoscaled ? "keda" : "off")}\"}}";
+        string annotations = $"{{\"rlmesh.io/min-replicas\": \"{min}\", \"rlmesh.io/max-replicas\": \"{max}\", \"rlmesh.io/autoscaling\": \"{(autoscaled ? provider : "off")}\"}}";
         return "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", "
             + $"\"metadata\": {{\"name\": \"{name}\", \"namespace\": \"rl\", \"annotations\": {annotations}}}, \"spec\": {spec}}}]}}";
     }
@@ -45,4 +45,11 @@ public sealed class FakeKubectl : IDisposable
     public static string ScaledObject(int min, int max) =>
         "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"keda.sh/v1alpha1\", \"kind\": \"ScaledObject\", "
         + $"\"metadata\": {{\"name\": \"ppo-rlmesh-env-runner\", \"namespace\": \"rl\"}}, \"spec\": {{\"minReplicaCount\": {min}, \"maxReplicaCount\": {max}}}}}]}}";
+}
+
+public static class FakeHpa
+{
+    public static string List(int min, int max) =>
+        "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"autoscaling/v2\", \"kind\": \"HorizontalPodAutoscaler\", "
+        + $"\"metadata\": {{\"name\": \"ppo-rlmesh-env-runner\"}}, \"spec\": {{\"minReplicas\": {min}, \"maxReplicas\": {max}}}}}]}}";
 }

@@ -172,6 +172,18 @@ public class ManifestTests(RenderedChart chart) : IClassFixture<RenderedChart>
     }
 
     [Fact]
+    public void TheHpaProviderRendersAnHpaOnTheExternalMetricInsteadOfAScaledObject()
+    {
+        var ms = Manifests.Parse(Tools.HelmTemplate(sets: ["autoscaling.enabled=true", "autoscaling.provider=hpa"]).StdOut);
+        Assert.DoesNotContain(ms, m => m.Kind == "ScaledObject");
+        var hpa = Assert.Single(ms, m => m.Kind == "HorizontalPodAutoscaler");
+        Assert.Equal("rlmesh_runners_desired", Manifest.Walk(hpa.List("spec.metrics")[0], "external.metric.name"));
+        var runner = ms.Single(m => m.Kind == "Deployment" && m.Name == "rel-rlmesh-env-runner");
+        Assert.Null(runner.Get("spec.replicas"));
+        Assert.Equal("hpa", runner.Map("metadata.annotations")!["rlmesh.io/autoscaling"]);
+    }
+
+    [Fact]
     public void ServicesGetNoKubernetesApiAccess()
     {
         foreach (var (set, manifests) in chart.All)

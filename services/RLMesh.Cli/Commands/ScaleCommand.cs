@@ -7,8 +7,8 @@ namespace RLMesh.Cli.Commands;
 
 /// <summary>
 /// `rlmesh scale runners N`: sets the env-runner count of a Helm release through kubectl. With autoscaling off
-/// it scales the Deployment; with autoscaling on (KEDA owns the replica count) it pins the ScaledObject's
-/// min/max bounds to N instead, and says so. N must be 0 (pause, autoscaling off only) or within the chart's
+/// it scales the Deployment; with autoscaling on (KEDA or an HPA owns the replica count) it pins the
+/// ScaledObject's (or HPA's) min/max bounds to N instead, and says so. N must be 0 (pause, autoscaling off only) or within the chart's
 /// runner.minReplicas..runner.maxReplicas, which the chart records as annotations.
 /// </summary>
 public static class ScaleCommand
@@ -55,33 +55,42 @@ public static class ScaleCommand
         string name = deployment.GetProperty("metadata").GetProperty("name").GetString()!;
         var annotations = Annotations(deployment);
         var (min, max) = Bounds(annotations, $"Deployment {name}");
-        bool autoscaled = annotations.TryGetValue(AutoscalingAnnotation, out var mode) && mode == "keda";
+        annotations.TryGetValue(AutoscalingAnnotation, out var mode);
+        // KEDA's ScaledObject or a plain HPA own the replica count; their bound fields differ.
+        var (kind, minField, maxField, owner) = mode switch
+        {
+            "keda" => ("scaledobjects.keda.sh", "minReplicaCount", "maxReplicaCount", "KEDA"),
+            "hpa" => ("horizontalpodautoscalers.autoscaling", "minReplicas", "maxReplicas", "the HPA"),
+            _ => ("", "", "", ""),
+        };
+        bool autoscaled = kind.Length > 0;
 
         if (autoscaled)
         {
             if (n == 0)
-                throw new UsageException("autoscaling is on and KEDA keeps at least 1 runner: to pause runners, turn autoscaling off (helm upgrade --set autoscaling.enabled=false --set runner.replicas=0)");
+                throw new UsageException($"autoscaling is on and {owner} keeps at least 1 runner: to pause runners, turn autoscaling off (helm upgrade --set autoscaling.enabled=false --set runner.replicas=0)");
             if (n < Math.Max(min, 1) || n > max)
                 throw new UsageException($"N must be within the chart's runner bounds {Math.Max(min, 1)}..{max}, got {n}");
-            var scaledObjects = cluster.List("scaledobjects.keda.sh", selector);
-            if (scaledObjects.Count == 0)
-                throw new UsageException($"Deployment {name} says autoscaling is on, but release '{release}' has no ScaledObject");
-            var scaled = scaledObjects[0];
-            string soName = scaled.GetProperty("metadata").GetProperty("name").GetString()!;
-            var spec = scaled.GetProperty("spec");
-            int oldMin = spec.TryGetProperty("minReplicaCount", out var m1) ? m1.GetInt32() : 0;
-            int oldMax = spec.TryGetProperty("maxReplicaCount", out var m2) ? m2.GetInt32() : 100;
-            var lines = new List<string> { $"autoscaling is on: KEDA owns the replica count, so the bounds of ScaledObject {soName} move instead of the Deployment's replicas" };
+            var scalers = cluster.List(kind, selector);
+            if (scalers.Count == 0)
+                throw new UsageException($"Deployment {name} says autoscaling ({mode}) is on, but release '{release}' has no {kind}");
+            var scaler = scalers[0];
+            string scalerName = scaler.GetProperty("metadata").GetProperty("name").GetString()!;
+            string scalerKind = scaler.TryGetProperty("kind", out var k) ? k.GetString()! : kind;
+            var spec = scaler.GetProperty("spec");
+            int oldMin = spec.TryGetProperty(minField, out var m1) ? m1.GetInt32() : 1;
+            int oldMax = spec.TryGetProperty(maxField, out var m2) ? m2.GetInt32() : 100;
+            var lines = new List<string> { $"autoscaling is on: {owner} owns the replica count, so the bounds of {scalerKind} {scalerName} move instead of the Deployment's replicas" };
             if (oldMin == n && oldMax == n)
             {
-                lines.Add($"minReplicaCount and maxReplicaCount are already {n}: nothing changed");
+                lines.Add($"{minField} and {maxField} are already {n}: nothing changed");
                 return lines;
             }
-            string patch = JsonSerializer.Serialize(new { spec = new { minReplicaCount = n, maxReplicaCount = n } });
-            cluster.Run("patch", "scaledobjects.keda.sh", soName, "--type", "merge", "-p", patch);
-            lines.Add(Invariant($"minReplicaCount: {oldMin} -> {n}"));
-            lines.Add(Invariant($"maxReplicaCount: {oldMax} -> {n}"));
-            lines.Add(Invariant($"KEDA now holds {n} runners; the next helm upgrade restores the chart's bounds {min}..{max}"));
+            string patch = JsonSerializer.Serialize(new Dictionary<string, object> { ["spec"] = new Dictionary<string, int> { [minField] = n, [maxField] = n } });
+            cluster.Run("patch", kind, scalerName, "--type", "merge", "-p", patch);
+            lines.Add(Invariant($"{minField}: {oldMin} -> {n}"));
+            lines.Add(Invariant($"{maxField}: {oldMax} -> {n}"));
+            lines.Add(Invariant($"{owner} now holds {n} runners; the next helm upgrade restores the chart's bounds {min}..{max}"));
             return lines;
         }
 
