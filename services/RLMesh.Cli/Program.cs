@@ -6,6 +6,8 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(ScaleCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

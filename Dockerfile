@@ -1,0 +1,34 @@
+# One image for every RLMesh service. The entrypoint is the `rlmesh` CLI; the Helm chart runs each role as
+# `rlmesh run <role>` (env-runner | replay | learner | parameter-server). One image rather than four: the roles
+# share nearly all code (Core, Messaging, Telemetry), so one build, one scan, one tag to roll out, and a
+# version skew between roles is impossible. `docker run rlmesh train --env CartPole-v1` works too.
+
+# ---- build: SDK, restore in its own layer so code edits do not re-download packages ----
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props ./
+# Project files only (add a line here when a service project joins the CLI's references).
+COPY services/RLMesh.Core/RLMesh.Core.csproj services/RLMesh.Core/
+COPY services/RLMesh.Telemetry/RLMesh.Telemetry.csproj services/RLMesh.Telemetry/
+COPY services/RLMesh.Messaging/RLMesh.Messaging.csproj services/RLMesh.Messaging/
+COPY services/RLMesh.Cli/RLMesh.Cli.csproj services/RLMesh.Cli/
+RUN dotnet restore services/RLMesh.Cli/RLMesh.Cli.csproj
+COPY protos/ protos/
+COPY services/ services/
+COPY ops/kubectl-rlmesh ops/kubectl-rlmesh
+RUN dotnet publish services/RLMesh.Cli/RLMesh.Cli.csproj -c Release --no-restore -o /app /p:UseAppHost=false
+
+# ---- runtime: ASP.NET Core shared framework (Kestrel serves /metrics, /healthz, /readyz) ----
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+# Numeric non-root user matching the chart's podSecurityContext; HOME on /tmp because the root
+# filesystem is mounted read-only in the cluster (the chart mounts an emptyDir there).
+ENV HOME=/tmp \
+    DOTNET_NOLOGO=1 \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    RLMESH_HTTP_PORT=8080
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "/app/rlmesh.dll"]
+CMD ["--help"]
