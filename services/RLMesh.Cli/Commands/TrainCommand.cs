@@ -25,11 +25,13 @@ public static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = "rmsprop or adam" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
+        var sync = new SyncFlags();
 
         var command = new Command("train", "Train an agent in one process with in-memory transports")
         {
             env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, hidden, optimizer, output, progress,
         };
+        foreach (var option in sync.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             TrainingOptions options;
@@ -55,6 +57,7 @@ public static class TrainCommand
                 Hidden = ParseHidden(parse.GetValue(hidden)) ?? options.Hidden,
                 Optimizer = ParseOptimizer(parse.GetValue(optimizer)) ?? options.Optimizer,
             };
+            options = options with { Sync = sync.Parse(parse, options.Sync) };
             if (parse.GetValue(entropy) is float e)
                 options = options with { Impala = options.Impala with { EntropyCost = e } };
             var errors = options.Validate();

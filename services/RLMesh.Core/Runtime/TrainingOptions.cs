@@ -1,6 +1,7 @@
 using RLMesh.Core.Algorithms;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Nn;
+using RLMesh.Core.Sync;
 
 namespace RLMesh.Core.Runtime;
 
@@ -47,6 +48,9 @@ public sealed record TrainingOptions
 
     public ImpalaOptions Impala { get; init; } = new();
 
+    /// <summary>When actors take new weights (every unroll, every K, APS); see Sync/SyncPolicy.cs.</summary>
+    public SyncOptions Sync { get; init; } = new();
+
     /// <summary>Seconds between progress reports (and metrics.csv rows).</summary>
     public double ReportIntervalSeconds { get; init; } = 1.0;
 
@@ -87,6 +91,7 @@ public sealed record TrainingOptions
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) errors.Add("--lr must be a positive number");
         if (!(MaxGradNorm > 0)) errors.Add("the gradient-norm clip must be positive");
         if (!(ReportIntervalSeconds > 0)) errors.Add("the report interval must be positive");
+        errors.AddRange(Sync.Validate());
         return errors;
     }
 }
