@@ -85,6 +85,7 @@ public sealed class Actor
     /// <summary>Pulls newer weights if the store has them, whatever the policy. Returns true when the local copy changed.</summary>
     public async ValueTask<bool> RefreshWeightsAsync(IWeightStore store, CancellationToken cancellationToken)
     {
+        using var span = Spans.Source.StartActivity(Spans.SnapshotLoad);
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = await store.TryGetNewerAsync(_version, cancellationToken).ConfigureAwait(false);
         if (snapshot is null) return false;

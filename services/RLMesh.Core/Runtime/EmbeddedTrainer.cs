@@ -90,9 +90,13 @@ public sealed class EmbeddedTrainer
             while (frames < o.MaxFrames && framesToSolve is null)
             {
                 parts.Clear();
-                for (int k = 0; k < o.BatchUnrolls; k++)
-                    parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
-                var batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
+                Trajectory batch;
+                using (Spans.Source.StartActivity(Spans.Batch))
+                {
+                    for (int k = 0; k < o.BatchUnrolls; k++)
+                        parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
+                    batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
+                }
 
                 foreach (var part in parts)
                 {
@@ -104,7 +108,8 @@ public sealed class EmbeddedTrainer
                     Learner.Optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
 
                 long updateStarted = Stopwatch.GetTimestamp();
-                last = Learner.Update(batch);
+                using (Spans.Source.StartActivity(Spans.Update))
+                    last = Learner.Update(batch);
                 double updateSeconds = Stopwatch.GetElapsedTime(updateStarted).TotalSeconds;
                 updates++;
                 frames += batch.Frames;
@@ -163,6 +168,7 @@ public sealed class EmbeddedTrainer
 
     private async ValueTask PublishAsync(CancellationToken cancellationToken)
     {
+        using var span = Spans.Source.StartActivity(Spans.SnapshotPublish);
         long started = Stopwatch.GetTimestamp();
         await _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken).ConfigureAwait(false);
         Metrics.SnapshotPublished(Stopwatch.GetElapsedTime(started).TotalSeconds);
