@@ -6,6 +6,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(MetricsCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
