@@ -32,7 +32,7 @@ public static class TrainCommand
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
         var sync = new SyncFlags();
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics, /healthz and /readyz on 127.0.0.1:PORT while training (0: any free port, printed)" };
-        var prometheusUrl = new Option<Uri?>("--prometheus-url") { Description = "aps-adaptive: read staleness from this Prometheus' query API instead of in-process metrics" };
+        var prometheusUrl = new Option<string?>("--prometheus-url") { Description = "aps-adaptive: read staleness from this Prometheus' query API instead of in-process metrics" };
 
         var command = new Command("train", "Train an agent in one process with in-memory transports")
         {
@@ -83,11 +83,15 @@ public static class TrainCommand
 
             int? port = parse.GetValue(metricsPort);
             if (port is < 0 or > 65535) throw new UsageException("--metrics-port must be in 0..65535");
-            var prometheus = parse.GetValue(prometheusUrl);
-            if (prometheus is not null && options.Sync.Mode != SyncMode.ApsAdaptive)
-                throw new UsageException("--prometheus-url applies to --sync aps-adaptive only");
-            if (prometheus is not null && !prometheus.IsAbsoluteUri)
-                throw new UsageException("--prometheus-url must be an absolute http(s) URL");
+            Uri? prometheus = null;
+            if (parse.GetValue(prometheusUrl) is string prometheusText)
+            {
+                if (options.Sync.Mode != SyncMode.ApsAdaptive)
+                    throw new UsageException("--prometheus-url applies to --sync aps-adaptive only");
+                if (!Uri.TryCreate(prometheusText.EndsWith('/') ? prometheusText : prometheusText + "/", UriKind.Absolute, out prometheus)
+                    || prometheus.Scheme is not ("http" or "https"))
+                    throw new UsageException($"--prometheus-url must be an absolute http(s) URL, not '{prometheusText}'");
+            }
 
             RuntimeMetrics? metrics = port is null ? null : new RuntimeMetrics(new MetricRegistry());
             await using var metricsHost = port is int p
