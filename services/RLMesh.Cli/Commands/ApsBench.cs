@@ -19,7 +19,7 @@ internal static class ApsBench
     {
         var env = new Option<string>("--env") { Description = "Environment id", DefaultValueFactory = _ => "CartPole-v1" };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per configuration (1..N)", DefaultValueFactory = _ => 3 };
-        var taus = new Option<string>("--taus") { Description = "APS thresholds to compare, comma separated", DefaultValueFactory = _ => "0.005,0.01,0.02,0.04" };
+        var taus = new Option<string>("--taus") { Description = "APS thresholds to compare, comma separated", DefaultValueFactory = _ => "0.01,0.02,0.05,0.1" };
         var k = new Option<int>("--sync-k") { Description = "K of the every-k reference", DefaultValueFactory = _ => 4 };
         var maxLag = new Option<int?>("--aps-max-lag") { Description = "APS hard version-lag cap (default: the trainer's)" };
         var maxFrames = new Option<long>("--max-frames") { Description = "Frame budget per run (the learning rate anneals to zero at it)", DefaultValueFactory = _ => 3_000_000 };
@@ -71,7 +71,7 @@ internal static class ApsBench
 
             Console.WriteLine();
             Console.WriteLine("averages (frames/seconds-to-solve over solved runs; change vs every-unroll)");
-            Console.WriteLine(Header() + " | solved | pulls vs base | frames-to-solve vs base");
+            Console.WriteLine(Header() + " | solved | pulls/unroll | pulls vs base | frames-to-solve vs base");
             var summaries = configs.Select(c => Summarize(c.Name, runs.Where(r => r.Config == c.Name).ToList())).ToList();
             var baseline = summaries[0];
             foreach (var s in summaries)
@@ -81,7 +81,7 @@ internal static class ApsBench
                 s.PullChange = pullChange;
                 s.FramesToSolveChange = framesChange;
                 Console.WriteLine(Row(s.Config, "mean", s.Pulls, s.Bytes, s.FramesToSolve, s.SecondsToSolve, s.FinalReturn)
-                    + $" | {s.Solved}/{seedCount} | {Percent(pullChange),13} | {Percent(framesChange),23}");
+                    + string.Create(CultureInfo.InvariantCulture, $" | {s.Solved}/{seedCount,-4} | {s.PullsPerUnroll,12:F3} | {Percent(pullChange),13} | {Percent(framesChange),23}"));
             }
             var goal = summaries.Skip(2).Where(s => s.Solved == seedCount && s.PullChange <= -0.70 && s.FramesToSolveChange <= 0.10).ToList();
             Console.WriteLine(goal.Count > 0
@@ -101,7 +101,7 @@ internal static class ApsBench
                     averages = summaries.Select(s => new
                     {
                         config = s.Config, weight_pulls = s.Pulls, bytes_moved = s.Bytes, frames_to_solve = s.FramesToSolve,
-                        seconds_to_solve = s.SecondsToSolve, final_return = s.FinalReturn, solved = s.Solved,
+                        seconds_to_solve = s.SecondsToSolve, final_return = s.FinalReturn, solved = s.Solved, pulls_per_unroll = s.PullsPerUnroll,
                         pulls_change = s.PullChange, frames_to_solve_change = s.FramesToSolveChange,
                     }),
                     goal_met_by = goal.Select(g => g.Config),
@@ -114,8 +114,9 @@ internal static class ApsBench
 
     private sealed record Run(string Config, ulong Seed, long Pulls, long Bytes, long Unrolls, long? FramesToSolve, double? SecondsToSolve, double? FinalReturn, long Frames);
 
-    private sealed class Summary(string config, double pulls, double bytes, double? framesToSolve, double? secondsToSolve, double? finalReturn, int solved)
+    private sealed class Summary(string config, double pulls, double bytes, double? framesToSolve, double? secondsToSolve, double? finalReturn, int solved, double pullsPerUnroll)
     {
+        public double PullsPerUnroll { get; } = pullsPerUnroll;
         public string Config { get; } = config;
         public double Pulls { get; } = pulls;
         public double Bytes { get; } = bytes;
@@ -134,7 +135,8 @@ internal static class ApsBench
             solved.Count > 0 ? solved.Average(r => (double)r.FramesToSolve!.Value) : null,
             solved.Count > 0 ? solved.Average(r => r.SecondsToSolve!.Value) : null,
             runs.All(r => r.FinalReturn is not null) ? runs.Average(r => r.FinalReturn!.Value) : null,
-            solved.Count);
+            solved.Count,
+            runs.Sum(r => (double)r.Pulls) / Math.Max(1, runs.Sum(r => (double)r.Unrolls)));
     }
 
     internal static double[] ParseTaus(string text)
