@@ -21,7 +21,7 @@ public sealed record SyncOptions
     public int K { get; init; } = 4;
     /// <summary>
     /// APS threshold tau in nats of mean per-step KL(behaviour || current); the initial tau in adaptive mode.
-    /// 0.05 is ClusterEnv's README value and the one `rlmesh bench aps` found to cut pulls by >= 70% on CartPole.
+    /// 0.05 is ClusterEnv's README value; `rlmesh bench aps` measures the trade-off (docs/telemetry.md).
     /// </summary>
     public double Tau { get; init; } = 0.05;
     /// <summary>Hard cap: an APS runner pulls once the newest version is this many versions ahead of its copy, whatever the divergence.</summary>
