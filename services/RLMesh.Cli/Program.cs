@@ -8,6 +8,7 @@ root.Subcommands.Add(EnvCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(ScaleCommand.Create());
+root.Subcommands.Add(MetricsCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -3,6 +3,11 @@ using RLMesh.Cli.Output;
 using RLMesh.Core.Algorithms;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Runtime;
+using RLMesh.Core.Sync;
+using RLMesh.Telemetry.Aps;
+using RLMesh.Telemetry.Hosting;
+using RLMesh.Telemetry.Metrics;
+using RLMesh.Telemetry.Runtime;
 
 namespace RLMesh.Cli.Commands;
 
@@ -30,11 +35,17 @@ public static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = "rmsprop or adam" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
+        var sync = new SyncFlags();
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics, /healthz and /readyz on 127.0.0.1:PORT while training (0: any free port, printed)" };
+        var prometheusUrl = new Option<string?>("--prometheus-url") { Description = "aps-adaptive: read staleness from this Prometheus' query API instead of in-process metrics" };
 
         var command = new Command("train", "Train an agent in one process with in-memory transports")
         {
             env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, hidden, optimizer, output, progress,
         };
+        foreach (var option in sync.All) command.Options.Add(option);
+        command.Options.Add(metricsPort);
+        command.Options.Add(prometheusUrl);
         command.SetAction(async (parse, cancellationToken) =>
         {
             TrainingOptions options;
@@ -78,6 +89,7 @@ public static class TrainCommand
                 };
             }
             options = options with { Impala = impala };
+            options = options with { Sync = sync.Parse(parse, options.Sync) };
             var errors = options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
 
@@ -90,7 +102,33 @@ public static class TrainCommand
             };
             var outDir = parse.GetValue(output);
 
-            var trainer = new EmbeddedTrainer(options);
+            int? port = parse.GetValue(metricsPort);
+            if (port is < 0 or > 65535) throw new UsageException("--metrics-port must be in 0..65535");
+            Uri? prometheus = null;
+            if (parse.GetValue(prometheusUrl) is string prometheusText)
+            {
+                if (options.Sync.Mode != SyncMode.ApsAdaptive)
+                    throw new UsageException("--prometheus-url applies to --sync aps-adaptive only");
+                if (!Uri.TryCreate(prometheusText.EndsWith('/') ? prometheusText : prometheusText + "/", UriKind.Absolute, out prometheus)
+                    || prometheus.Scheme is not ("http" or "https"))
+                    throw new UsageException($"--prometheus-url must be an absolute http(s) URL, not '{prometheusText}'");
+            }
+
+            RuntimeMetrics? metrics = port is null ? null : new RuntimeMetrics(new MetricRegistry());
+            await using var metricsHost = port is int p
+                ? await TelemetryHosting.StartMetricsHostAsync(metrics!.Registry, $"http://127.0.0.1:{p}", "rlmesh-train", cancellationToken)
+                : null;
+            if (metricsHost is not null)
+            {
+                Console.WriteLine($"metrics: {new Uri(metricsHost.Address, "metrics")}");
+                metricsHost.Readiness.MarkReady();
+            }
+            using var http = prometheus is null ? null : new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var trainer = new EmbeddedTrainer(options)
+            {
+                Metrics = (IRuntimeMetrics?)metrics ?? NullRuntimeMetrics.Instance,
+                StalenessSource = prometheus is null ? null : new PrometheusStalenessSource(http!, prometheus),
+            };
             var result = await ProgressView.RunAsync(mode, options, report => trainer.RunAsync(report, cancellationToken));
             ProgressView.PrintResult(result);
             if (outDir is not null)

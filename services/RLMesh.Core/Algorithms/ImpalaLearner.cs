@@ -31,6 +31,11 @@ public sealed class ImpalaLearner
     /// <summary>The version of the parameters the network holds now; every update increments it.</summary>
     public long Version { get; private set; }
 
+    /// <summary>Per batch column of the last update: sum of KL(behaviour || current) over valid steps (for APS).</summary>
+    public ReadOnlySpan<double> ColumnKlSums => _loss.ColumnKlSums;
+    /// <summary>Per batch column of the last update: valid steps.</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _loss.ColumnValidSteps;
+
     public LearnerUpdateStats Update(Trajectory batch)
     {
         int rows = (batch.Steps + 1) * batch.Envs;

@@ -68,7 +68,9 @@ public sealed class ImpalaLoss
 {
     private readonly ImpalaOptions _options;
     private float[] _logRhos = [], _discounts = [], _rewards = [], _vs = [], _pgAdv = [];
-    private int _n;
+    private double[] _columnKl = [];
+    private int[] _columnValid = [];
+    private int _n, _b;
 
     public ImpalaLoss(ImpalaOptions options, PolicySpec policy)
     {
@@ -88,6 +90,16 @@ public sealed class ImpalaLoss
 
     /// <summary>Policy-gradient advantages [T, B] from the last <see cref="Compute"/> (0 on invalid steps).</summary>
     public ReadOnlySpan<float> Advantages => _pgAdv.AsSpan(0, _n);
+
+    /// <summary>
+    /// Per column b of the last batch: the sum of KL(behaviour || current) over its valid steps. A batch is
+    /// several unrolls side by side along B, so summing a column range gives one unroll's (one runner's) KL:
+    /// the divergence APS publishes per runner (see Sync/DivergenceTracker).
+    /// </summary>
+    public ReadOnlySpan<double> ColumnKlSums => _columnKl.AsSpan(0, _b);
+
+    /// <summary>Per column b of the last batch: the number of valid steps (the denominators of <see cref="ColumnKlSums"/>).</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _columnValid.AsSpan(0, _b);
 
     /// <summary>
     /// Test hook: reuse the previous call's vs and pgAdv instead of recomputing them, so a finite
@@ -117,7 +129,13 @@ public sealed class ImpalaLoss
 
         if (FreezeTargets && _n != n) throw new InvalidOperationException("Frozen targets are from a different shape.");
         EnsureCapacity(n);
+        EnsureColumnCapacity(B);
         _n = n;
+        _b = B;
+        var columnKl = _columnKl.AsSpan(0, B);
+        var columnValid = _columnValid.AsSpan(0, B);
+        columnKl.Clear();
+        columnValid.Clear();
         var logRhos = _logRhos.AsSpan(0, n);
         var discounts = _discounts.AsSpan(0, n);
         var rewards = _rewards.AsSpan(0, n);
@@ -130,7 +148,7 @@ public sealed class ImpalaLoss
         // Pass 1: per-step inputs of V-trace, plus entropy and KL diagnostics.
         int valid = 0;
         double entropySum = 0, klSum = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0, column = 0; i < n; i++, column = column + 1 == B ? 0 : column + 1)
         {
             if (!batch.Valid[i])
             {
@@ -156,15 +174,20 @@ public sealed class ImpalaLoss
                 logPi = Categorical.LogProb(current, a);
                 logMu = Categorical.LogProb(behaviour, a);
                 entropySum += Categorical.Entropy(current);
-                klSum += Categorical.Kl(behaviour, current);
+                float kl = Categorical.Kl(behaviour, current);
+                klSum += kl;
+                columnKl[column] += kl;
             }
             else
             {
                 logPi = DiagonalGaussian.LogProb(current[..D], current[D..], action);
                 logMu = DiagonalGaussian.LogProb(behaviour[..D], behaviour[D..], action);
                 entropySum += DiagonalGaussian.Entropy(current[D..]);
-                klSum += DiagonalGaussian.Kl(behaviour[..D], behaviour[D..], current[..D], current[D..]);
+                float kl = DiagonalGaussian.Kl(behaviour[..D], behaviour[D..], current[..D], current[D..]);
+                klSum += kl;
+                columnKl[column] += kl;
             }
+            columnValid[column]++;
             logRhos[i] = logPi - logMu;
             // Truncation (time limit) keeps the discount: bootstrap from V(obs[t+1]), the final observation.
             discounts[i] = batch.Terminated[i] ? 0f : _options.Discount;
@@ -234,6 +257,13 @@ public sealed class ImpalaLoss
         _rewards = new float[n];
         _vs = new float[n];
         _pgAdv = new float[n];
+    }
+
+    private void EnsureColumnCapacity(int b)
+    {
+        if (_columnKl.Length >= b) return;
+        _columnKl = new double[b];
+        _columnValid = new int[b];
     }
 
     private static void ExpectLength(int actual, int expected, string name)

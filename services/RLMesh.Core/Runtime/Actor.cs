@@ -1,12 +1,14 @@
 using RLMesh.Core.Data;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Nn;
+using RLMesh.Core.Sync;
 
 namespace RLMesh.Core.Runtime;
 
 /// <summary>
 /// Steps a vector of environments with a local copy of the policy and emits unrolls of T steps.
-/// Between unrolls it takes the newest weights from the weight store. Buffers are allocated once;
+/// Between unrolls it asks its <see cref="SyncPolicy"/> whether to take the newest weights from the weight
+/// store (<see cref="SyncAsync"/> is the one place that decides). Buffers are allocated once;
 /// the only allocation per unroll is the Trajectory handed to the queue.
 /// </summary>
 public sealed class Actor
@@ -22,6 +24,7 @@ public sealed class Actor
     private readonly bool[] _terminated, _truncated, _autoreset;
     private Rng _rng;
     private long _version = -1;
+    private int _unrollsSinceSync;
 
     public Actor(string name, VectorEnv env, ActorCriticNet localNet, int unrollLength, ulong seed)
     {
@@ -47,16 +50,52 @@ public sealed class Actor
 
     /// <summary>The policy version the local copy holds (-1 before the first pull).</summary>
     public long PolicyVersion => _version;
+    public string Name => _name;
+    /// <summary>Snapshots loaded into the local copy.</summary>
     public long WeightPulls { get; private set; }
+    /// <summary>Bytes of the snapshots loaded (float32 parameters).</summary>
+    public long WeightPullBytes { get; private set; }
 
-    /// <summary>Pulls newer weights if the store has them. Returns true when the local copy changed.</summary>
+    /// <summary>When to pull: every unroll (default), every K, or APS.</summary>
+    public ISyncPolicy SyncPolicy { get; init; } = new EveryUnrollSync();
+    /// <summary>Where APS reads the learner's divergence for this runner and the adaptive tau; required by APS policies.</summary>
+    public IDivergenceBoard? DivergenceBoard { get; init; }
+    public IRuntimeMetrics Metrics { get; init; } = NullRuntimeMetrics.Instance;
+
+    /// <summary>
+    /// Between unrolls: asks the sync policy whether to pull, and pulls if so. Returns true when the local copy
+    /// changed. This is the one place the pull decision is made, in embedded and distributed runs alike.
+    /// </summary>
+    public async ValueTask<bool> SyncAsync(IWeightStore store, CancellationToken cancellationToken)
+    {
+        long latest = store.LatestVersion;
+        DivergenceReading? divergence = null;
+        double? threshold = null;
+        if (SyncPolicy.NeedsDivergence && latest > _version && _version >= 0)
+        {
+            var board = DivergenceBoard ?? throw new InvalidOperationException($"{SyncPolicy.Mode} sync needs a divergence board");
+            divergence = await board.ReadDivergenceAsync(_name, cancellationToken).ConfigureAwait(false);
+            threshold = await board.ReadThresholdAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var context = new SyncContext(_version, latest, _unrollsSinceSync, divergence, threshold);
+        Metrics.SyncDecided(_name, _version, latest, SyncPolicy.Threshold(context));
+        return SyncPolicy.ShouldPull(context) && await RefreshWeightsAsync(store, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Pulls newer weights if the store has them, whatever the policy. Returns true when the local copy changed.</summary>
     public async ValueTask<bool> RefreshWeightsAsync(IWeightStore store, CancellationToken cancellationToken)
     {
+        using var span = Spans.Source.StartActivity(Spans.SnapshotLoad);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = await store.TryGetNewerAsync(_version, cancellationToken).ConfigureAwait(false);
         if (snapshot is null) return false;
         _net.Parameters.CopyFrom(snapshot.Values);
         _version = snapshot.Version;
+        _unrollsSinceSync = 0;
+        long bytes = (long)snapshot.Values.Length * sizeof(float);
         WeightPulls++;
+        WeightPullBytes += bytes;
+        Metrics.WeightsPulled(_name, bytes, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         return true;
     }
 
@@ -88,6 +127,8 @@ public sealed class Actor
         }
         _observations.CopyTo(trajectory.Observations, _unrollLength * n * obsSize);
         _env.DrainEpisodes(trajectory.Episodes);
+        _unrollsSinceSync++;
+        Metrics.UnrollProduced(_name, trajectory.Frames, trajectory.Episodes);
         return trajectory;
     }
 
@@ -107,12 +148,12 @@ public sealed class Actor
         }
     }
 
-    /// <summary>The actor loop: refresh weights, unroll, enqueue, until cancelled.</summary>
+    /// <summary>The actor loop: sync (per policy), unroll, enqueue, until cancelled.</summary>
     public async Task RunAsync(ITrajectoryQueue queue, IWeightStore store, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            await RefreshWeightsAsync(store, cancellationToken).ConfigureAwait(false);
+            await SyncAsync(store, cancellationToken).ConfigureAwait(false);
             var trajectory = Unroll();
             await queue.EnqueueAsync(trajectory, cancellationToken).ConfigureAwait(false);
         }

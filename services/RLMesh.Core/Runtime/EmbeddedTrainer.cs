@@ -3,6 +3,7 @@ using RLMesh.Core.Algorithms;
 using RLMesh.Core.Data;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Nn;
+using RLMesh.Core.Sync;
 
 namespace RLMesh.Core.Runtime;
 
@@ -33,6 +34,12 @@ public sealed class EmbeddedTrainer
 
     public ImpalaLearner Learner { get; }
     public TrainingOptions Options => _options;
+    /// <summary>Metrics sink (RLMesh.Telemetry's RuntimeMetrics exposes them on /metrics).</summary>
+    public IRuntimeMetrics Metrics { get; init; } = NullRuntimeMetrics.Instance;
+    /// <summary>APS shared state; in-memory unless given.</summary>
+    public IDivergenceBoard DivergenceBoard { get; init; } = new InMemoryDivergenceBoard();
+    /// <summary>aps-adaptive controller input; in-process learner lag unless given (e.g. Prometheus' query API).</summary>
+    public IStalenessSource? StalenessSource { get; init; }
 
     public static Optimizer CreateOptimizer(ActorCriticNet network, TrainingOptions options) => options.Optimizer switch
     {
@@ -48,15 +55,23 @@ public sealed class EmbeddedTrainer
 
         using var stopActors = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var actors = new Task[o.Actors];
+        var actorLoops = new Actor[o.Actors];
+        var aps = new ApsRuntime(this, o.Sync);
         for (int a = 0; a < o.Actors; a++)
         {
             var env = new VectorEnv(o.EnvId, o.EnvsPerActor);
-            var actor = new Actor($"actor-{a}", env, Learner.Network.Clone(), o.UnrollLength,
-                o.Seed * 1_000_003UL + (ulong)a * 7919UL);
+            var actor = actorLoops[a] = new Actor($"actor-{a}", env, Learner.Network.Clone(), o.UnrollLength,
+                o.Seed * 1_000_003UL + (ulong)a * 7919UL)
+            {
+                SyncPolicy = o.Sync.CreatePolicy(),
+                DivergenceBoard = DivergenceBoard,
+                Metrics = Metrics,
+            };
             actors[a] = Task.Factory.StartNew(
                 () => actor.RunAsync(_queue, _weights, stopActors.Token),
                 stopActors.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
+        var controller = aps.StartController(stopActors.Token);
 
         var clock = Stopwatch.StartNew();
         var window = new ReturnWindow(o.ReturnWindow);
@@ -75,19 +90,27 @@ public sealed class EmbeddedTrainer
             while (frames < o.MaxFrames && framesToSolve is null)
             {
                 parts.Clear();
-                for (int k = 0; k < o.BatchUnrolls; k++)
-                    parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
-                var batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
+                Trajectory batch;
+                using (Spans.Source.StartActivity(Spans.Batch))
+                {
+                    for (int k = 0; k < o.BatchUnrolls; k++)
+                        parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
+                    batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
+                }
 
                 foreach (var part in parts)
                 {
                     lagSum += Learner.Version - part.PolicyVersion;
                     lagCount++;
+                    aps.UnrollTrained(Learner.Version - part.PolicyVersion);
                 }
                 if (o.AnnealLearningRate)
                     Learner.Optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
 
-                last = Learner.Update(batch);
+                long updateStarted = Stopwatch.GetTimestamp();
+                using (Spans.Source.StartActivity(Spans.Update))
+                    last = Learner.Update(batch);
+                double updateSeconds = Stopwatch.GetElapsedTime(updateStarted).TotalSeconds;
                 updates++;
                 frames += batch.Frames;
                 await PublishAsync(cancellationToken).ConfigureAwait(false);
@@ -97,6 +120,7 @@ public sealed class EmbeddedTrainer
                     window.Add(episode.Return);
                     episodes++;
                 }
+                await aps.UpdatedAsync(parts, last, updateSeconds, window.Mean, cancellationToken).ConfigureAwait(false);
                 if (window.IsFull && window.Mean >= target)
                 {
                     framesToSolve = frames;
@@ -118,11 +142,15 @@ public sealed class EmbeddedTrainer
             await stopActors.CancelAsync().ConfigureAwait(false);
             try { await Task.WhenAll(actors).ConfigureAwait(false); }
             catch (OperationCanceledException) { }
+            await controller.ConfigureAwait(false);
         }
 
         Report();
         return new TrainingResult(o, framesToSolve is not null, frames, clock.Elapsed.TotalSeconds,
-            framesToSolve, secondsToSolve, window.Mean, updates, reports);
+            framesToSolve, secondsToSolve, window.Mean, updates, reports)
+        {
+            Sync = new SyncStats(actorLoops.Sum(a => a.WeightPulls), actorLoops.Sum(a => a.WeightPullBytes), aps.UnrollsTrained),
+        };
 
         void Report()
         {
@@ -138,6 +166,53 @@ public sealed class EmbeddedTrainer
         }
     }
 
-    private ValueTask PublishAsync(CancellationToken cancellationToken) =>
-        _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken);
+    private async ValueTask PublishAsync(CancellationToken cancellationToken)
+    {
+        using var span = Spans.Source.StartActivity(Spans.SnapshotPublish);
+        long started = Stopwatch.GetTimestamp();
+        await _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken).ConfigureAwait(false);
+        Metrics.SnapshotPublished(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// The learner's side of APS and metrics, kept out of the training loop: per-runner divergence from the
+    /// loss's per-column KL, published on the board after each update; staleness for the adaptive controller.
+    /// </summary>
+    private sealed class ApsRuntime(EmbeddedTrainer trainer, SyncOptions sync)
+    {
+        private readonly DivergenceTracker _divergence = new(sync.DivergenceSmoothing);
+        private readonly InProcessStalenessSource _staleness = new();
+
+        public long UnrollsTrained { get; private set; }
+
+        public Task StartController(CancellationToken cancellationToken)
+        {
+            if (sync.Mode != SyncMode.ApsAdaptive) return Task.CompletedTask;
+            trainer.Metrics.StalenessTargetSet(sync.StalenessTarget);
+            var controller = new ApsThresholdController(sync.Tau, sync.StalenessTarget);
+            return controller.RunAsync(trainer.StalenessSource ?? _staleness, trainer.DivergenceBoard,
+                TimeSpan.FromSeconds(sync.ControllerIntervalSeconds), trainer.Metrics.ThresholdChanged, cancellationToken);
+        }
+
+        public void UnrollTrained(long lag)
+        {
+            UnrollsTrained++;
+            _staleness.Add(lag);
+            trainer.Metrics.UnrollTrained(lag);
+        }
+
+        public async ValueTask UpdatedAsync(List<Trajectory> parts, LearnerUpdateStats stats, double seconds, double? meanReturn, CancellationToken cancellationToken)
+        {
+            var learner = trainer.Learner;
+            trainer.Metrics.LearnerUpdated(stats.Loss, learner.Version, seconds, meanReturn);
+            trainer.Metrics.QueueDepth(trainer._queue.Depth);
+            _divergence.Observe(parts, learner.ColumnKlSums, learner.ColumnValidSteps, learner.Version);
+            foreach (var runner in _divergence.Touched)
+            {
+                if (!_divergence.TryGet(runner, out var reading)) continue;
+                trainer.Metrics.DivergenceMeasured(runner, reading.Divergence);
+                await trainer.DivergenceBoard.PublishDivergenceAsync(runner, reading, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 }

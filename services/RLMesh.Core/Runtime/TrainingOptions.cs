@@ -1,6 +1,7 @@
 using RLMesh.Core.Algorithms;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Nn;
+using RLMesh.Core.Sync;
 
 namespace RLMesh.Core.Runtime;
 
@@ -56,6 +57,9 @@ public sealed record TrainingOptions
     /// </summary>
     public ImpalaOptions Impala { get; init; } = new() { RewardScale = 0.01f, EntropyCost = 0.001f };
 
+    /// <summary>When actors take new weights (every unroll, every K, APS); see Sync/SyncPolicy.cs.</summary>
+    public SyncOptions Sync { get; init; } = new();
+
     /// <summary>Seconds between progress reports (and metrics.csv rows).</summary>
     public double ReportIntervalSeconds { get; init; } = 1.0;
 
@@ -100,6 +104,7 @@ public sealed record TrainingOptions
         if (!(Impala.RewardScale > 0) || !float.IsFinite(Impala.RewardScale)) errors.Add("--reward-scale must be a positive number");
         if (!(MaxGradNorm > 0)) errors.Add("the gradient-norm clip must be positive");
         if (!(ReportIntervalSeconds > 0)) errors.Add("the report interval must be positive");
+        errors.AddRange(Sync.Validate());
         return errors;
     }
 }

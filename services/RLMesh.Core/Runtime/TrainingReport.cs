@@ -30,4 +30,9 @@ public sealed record TrainingResult(
     IReadOnlyList<TrainingReport> Reports)
 {
     public double FramesPerSecond => Seconds > 0 ? Frames / Seconds : 0;
+    /// <summary>How actors synchronised: pulls and bytes summed over actors, and unrolls produced.</summary>
+    public SyncStats Sync { get; init; } = new(0, 0, 0);
 }
+
+/// <summary>Weight traffic of a run: snapshots loaded by actors, their bytes, and the unrolls the actors produced.</summary>
+public sealed record SyncStats(long WeightPulls, long WeightPullBytes, long Unrolls);

@@ -6,6 +6,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RLMesh.Core.Runtime;
+using RLMesh.Core.Sync;
 using RLMesh.Messaging.Protos;
 using StackExchange.Redis;
 
@@ -68,6 +69,9 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     }
 
     /// <summary>Connects, subscribes to version hints and reads the current latest version.</summary>
+    /// <summary>The APS divergence board on this store's connection and key prefix.</summary>
+    public IDivergenceBoard CreateDivergenceBoard() => new RedisDivergenceBoard(_db, _options.KeyPrefix);
+
     public static async Task<RedisWeightStore> ConnectAsync(RedisOptions options, ILogger? logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);

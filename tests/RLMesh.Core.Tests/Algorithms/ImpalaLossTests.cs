@@ -258,4 +258,34 @@ public class ImpalaLossTests
         var loss = new ImpalaLoss(new ImpalaOptions(), PolicySpec.Categorical(3));
         Assert.Throws<ArgumentException>(() => loss.Compute(s.Batch, s.Outputs.AsSpan(3), s.Values, s.DOutputs.AsSpan(3), s.DValues));
     }
+
+    [Fact]
+    public void PerColumnKlSumsAddUpToTheBatchKlAndSkipInvalidSteps()
+    {
+        var policy = PolicySpec.Categorical(3);
+        var s = Setup.Create(policy, T: 4, B: 3, seed: 5, onPolicy: false);
+        s.EndEpisode(1, 1, terminated: true); // makes step (2, column 1) an autoreset step
+        var loss = new ImpalaLoss(new ImpalaOptions(), policy);
+        var r = loss.Compute(s.Batch, s.Outputs, s.Values, s.DOutputs, s.DValues);
+
+        Assert.Equal(3, loss.ColumnKlSums.Length);
+        for (int b = 0; b < 3; b++)
+        {
+            double kl = 0;
+            int valid = 0;
+            for (int t = 0; t < 4; t++)
+            {
+                int i = t * 3 + b;
+                if (!s.Batch.Valid[i]) continue;
+                valid++;
+                kl += Categorical.Kl(s.Batch.BehaviourPolicy.AsSpan(i * 3, 3), s.Outputs.AsSpan(i * 3, 3));
+            }
+            Assert.Equal(kl, loss.ColumnKlSums[b], 5);
+            Assert.Equal(valid, loss.ColumnValidSteps[b]);
+        }
+        Assert.Equal(3, loss.ColumnValidSteps[1]);
+        double total = 0;
+        foreach (var x in loss.ColumnKlSums) total += x;
+        Assert.Equal(r.Kl, total / r.ValidSteps, 5);
+    }
 }

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using RLMesh.Telemetry.Aps;
+using Xunit.Abstractions;
+
+namespace RLMesh.Telemetry.Tests;
+
+/// <summary>
+/// A real Prometheus (Debian binary, private temp dir, loopback port, 1 s scrape interval, our rules loaded) scrapes
+/// a real embedded training run (`rlmesh train --metrics-port 0`), and its HTTP API must show the expected series
+/// with sane values. The distributed-cluster version joins when the services exist.
+/// </summary>
+public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rlmesh-prom-").FullName;
+    private readonly List<Process> _processes = [];
+
+    [Fact]
+    public async Task PrometheusScrapesAnEmbeddedTrainingRunAndFindsSaneSeries()
+    {
+        string prometheusBinary = Tools.Require("prometheus");
+        var trainer = Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "train", "--env", "CartPole-v1", "--metrics-port", "0",
+            "--progress", "plain", "--target-return", "1000000", "--max-frames", "500000000", "--sync", "aps"], "trainer.log");
+        var metricsUrl = await WaitForLineAsync(trainer, "trainer.log", "metrics: ");
+        var target = new Uri(metricsUrl);
+
+        int port = Tools.FreeLoopbackPort();
+        string rules = Path.Combine(Tools.RepositoryRoot(), "charts", "rlmesh", "files", "rlmesh-rules.yaml");
+        string config = Path.Combine(_dir, "prometheus.yml");
+        File.WriteAllText(config, $"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            rule_files:
+              - {rules}
+            scrape_configs:
+              - job_name: rlmesh-train
+                metrics_path: /metrics
+                static_configs:
+                  - targets: ["{target.Authority}"]
+            """);
+        Start(prometheusBinary, [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_dir, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"], "prometheus.log");
+        var prometheus = new Uri($"http://127.0.0.1:{port}/");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await EventuallyAsync("Prometheus ready", async () => (await http.GetAsync(new Uri(prometheus, "-/ready"))).IsSuccessStatusCode);
+
+        await EventuallyAsync("target up", async () => await QueryAsync(http, prometheus, "up{job=\"rlmesh-train\"}") == 1);
+        await EventuallyAsync("learner updates scraped", async () => await QueryAsync(http, prometheus, "sum(rlmesh_learner_updates_total)") > 0);
+        double frames1 = (await QueryAsync(http, prometheus, "sum(rlmesh_env_frames_total)"))!.Value;
+        Assert.True(frames1 > 0, "no frames");
+        await EventuallyAsync("frames increasing", async () => await QueryAsync(http, prometheus, "sum(rlmesh_env_frames_total)") > frames1);
+
+        double? lagCount = await QueryAsync(http, prometheus, "rlmesh_policy_lag_versions_bucket{le=\"+Inf\"}");
+        Assert.True(lagCount > 0, "lag histogram is empty");
+        Assert.Equal(lagCount, await QueryAsync(http, prometheus, "rlmesh_policy_lag_versions_count"));
+        Assert.True(await QueryAsync(http, prometheus, "count(rlmesh_policy_lag_versions_bucket)") >= 2, "lag histogram has no buckets");
+        Assert.Equal(2, await QueryAsync(http, prometheus, "count(rlmesh_env_frames_total)")); // one series per actor
+        Assert.True(await QueryAsync(http, prometheus, "max(rlmesh_policy_divergence)") >= 0, "no divergence series");
+        Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_weight_pull_bytes_total)") > 0, "no weight bytes");
+        Assert.True(await QueryAsync(http, prometheus, "max(rlmesh_aps_threshold)") > 0, "no aps threshold");
+
+        // The recording rules evaluate against real scrapes, and the adaptive controller's Prometheus input reads them.
+        await EventuallyAsync("recorded frame rate", async () => await QueryAsync(http, prometheus, "rlmesh:env_frames:rate1m") > 0);
+        await EventuallyAsync("recorded mean lag", async () => await QueryAsync(http, prometheus, "rlmesh:policy_lag_versions:mean1m") >= 0);
+        var staleness = new PrometheusStalenessSource(http, prometheus, "rlmesh:policy_lag_versions:mean1m");
+        double? meanLag = await staleness.ReadMeanLagAsync(CancellationToken.None);
+        Assert.True(meanLag >= 0, $"staleness source read {meanLag}");
+        output.WriteLine($"frames {frames1:N0} -> mean lag {meanLag:F2} versions");
+    }
+
+    private static async Task<double?> QueryAsync(HttpClient http, Uri prometheus, string query)
+    {
+        using var response = await http.GetAsync(new Uri(prometheus, "api/v1/query?query=" + Uri.EscapeDataString(query)));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return PrometheusStalenessSource.ParseInstantValue(json.RootElement);
+    }
+
+    private async Task EventuallyAsync(string what, Func<Task<bool>> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        Exception? last = null;
+        while (deadline.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            try
+            {
+                if (await condition()) return;
+            }
+            catch (HttpRequestException ex) { last = ex; }
+            catch (TaskCanceledException ex) { last = ex; }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"gave up waiting for {what} ({last?.Message}); prometheus log:\n{Tail("prometheus.log")}\ntrainer log:\n{Tail("trainer.log")}");
+    }
+
+    private async Task<string> WaitForLineAsync(Process process, string log, string prefix)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var line = File.Exists(Path.Combine(_dir, log))
+                ? ReadShared(log).Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))
+                : null;
+            if (line is not null) return line[prefix.Length..].Trim();
+            if (process.HasExited) Assert.Fail($"the trainer exited with {process.ExitCode}:\n{Tail(log)}");
+            await Task.Delay(100);
+        }
+        Assert.Fail($"the trainer never printed '{prefix}':\n{Tail(log)}");
+        return "";
+    }
+
+    private Process Start(string file, string[] args, string log)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
+        _processes.Add(process);
+        var writer = new StreamWriter(new FileStream(Path.Combine(_dir, log), FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var gate = new object();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private string ReadShared(string log)
+    {
+        using var stream = new FileStream(Path.Combine(_dir, log), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    private string Tail(string log) =>
+        File.Exists(Path.Combine(_dir, log)) ? string.Join('\n', ReadShared(log).Split('\n').TakeLast(30)) : "(no output)";
+
+    public void Dispose()
+    {
+        foreach (var process in _processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit(10_000);
+                }
+            }
+            catch (InvalidOperationException) { }
+            process.Dispose();
+        }
+        try { Directory.Delete(_dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,100 @@
+using RLMesh.Telemetry.Metrics;
+
+namespace RLMesh.Telemetry.Tests;
+
+public class RegistryAndFormatTests
+{
+    [Fact]
+    public void AMetricOutsideTheCatalogIsRefused()
+    {
+        var registry = new MetricRegistry();
+        var stranger = new MetricDefinition("rlmesh_made_up_total", MetricType.Counter, "things", [], "Not in the catalog.");
+        var error = Assert.Throws<ArgumentException>(() => registry.Counter(stranger));
+        Assert.Contains("not in the metric catalog", error.Message);
+    }
+
+    [Fact]
+    public void ACatalogMetricRegisteredAsAnotherTypeOrWithOtherLabelsIsRefused()
+    {
+        var registry = new MetricRegistry();
+        Assert.Throws<ArgumentException>(() => registry.Gauge(MetricCatalog.EnvFrames));
+        var relabelled = MetricCatalog.EnvFrames with { Labels = ["pod"] };
+        Assert.Throws<ArgumentException>(() => registry.Counter(relabelled));
+    }
+
+    [Fact]
+    public void RegisteringTwiceReturnsTheSameFamily()
+    {
+        var registry = new MetricRegistry();
+        Assert.Same(registry.Counter(MetricCatalog.EnvFrames), registry.Counter(MetricCatalog.EnvFrames));
+        Assert.Same(registry.Counter(MetricCatalog.EnvFrames).WithLabels("a"), registry.Counter(MetricCatalog.EnvFrames).WithLabels("a"));
+    }
+
+    [Fact]
+    public void WrongNumberOfLabelValuesIsRefused()
+    {
+        var registry = new MetricRegistry();
+        Assert.Throws<ArgumentException>(() => registry.Counter(MetricCatalog.DeadLetters).WithLabels("only-queue"));
+        Assert.Throws<InvalidOperationException>(() => registry.Counter(MetricCatalog.EnvFrames).Value);
+    }
+
+    [Fact]
+    public void EveryCatalogEntryIsAValidPrometheusMetric()
+    {
+        // The registry's constructor checks names, label names, _total on counters and buckets on histograms.
+        var registry = new MetricRegistry(MetricCatalog.All);
+        Assert.Equal(MetricCatalog.All.Count, MetricCatalog.All.Select(d => d.Name).Distinct().Count());
+        Assert.All(MetricCatalog.All, d => Assert.Equal(d.Type == MetricType.Histogram, d.Buckets is not null));
+        Assert.Empty(registry.Families());
+    }
+
+    [Fact]
+    public void ExpositionHasHelpTypeAndEscapedLabelValues()
+    {
+        var registry = new MetricRegistry();
+        registry.Counter(MetricCatalog.DeadLetters).WithLabels("trajectories", "bad \"proto\"\\n\nline").Inc(3);
+        string text = registry.Render();
+        Assert.Contains("# HELP rlmesh_dead_letters_total Messages refused (undecodable or invalid) and dead-lettered.\n", text);
+        Assert.Contains("# TYPE rlmesh_dead_letters_total counter\n", text);
+        Assert.Contains("rlmesh_dead_letters_total{queue=\"trajectories\",reason=\"bad \\\"proto\\\"\\\\n\\nline\"} 3\n", text);
+    }
+
+    [Fact]
+    public void HistogramExpositionHasCumulativeBucketsInfSumAndCount()
+    {
+        var registry = new MetricRegistry();
+        var lag = registry.Histogram(MetricCatalog.PolicyLag).Value;
+        lag.Observe(0);
+        lag.Observe(2);
+        lag.Observe(500);
+        string text = registry.Render();
+        Assert.Contains("# TYPE rlmesh_policy_lag_versions histogram\n", text);
+        Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"0\"} 1\n", text);
+        Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"2\"} 2\n", text);
+        Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"128\"} 2\n", text);
+        Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"+Inf\"} 3\n", text);
+        Assert.Contains("rlmesh_policy_lag_versions_sum 502\n", text);
+        Assert.Contains("rlmesh_policy_lag_versions_count 3\n", text);
+    }
+
+    [Theory]
+    [InlineData(double.NaN, "NaN")]
+    [InlineData(double.PositiveInfinity, "+Inf")]
+    [InlineData(double.NegativeInfinity, "-Inf")]
+    [InlineData(0.25, "0.25")]
+    [InlineData(1e-7, "1E-07")]
+    [InlineData(12345678901d, "12345678901")]
+    public void ValuesUseGoFloatSyntax(double value, string expected) =>
+        Assert.Equal(expected, PrometheusTextFormat.FormatValue(value));
+
+    [Fact]
+    public void LabelledFamiliesWithoutChildrenAreLeftOut()
+    {
+        var registry = new MetricRegistry();
+        registry.Counter(MetricCatalog.EnvFrames);
+        registry.Counter(MetricCatalog.LearnerUpdates);
+        string text = registry.Render();
+        Assert.DoesNotContain("rlmesh_env_frames_total", text);
+        Assert.Contains("rlmesh_learner_updates_total 0\n", text);
+    }
+}
