@@ -11,7 +11,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var env = new Option<string>("--env") { Description = "Environment id, e.g. CartPole-v1 (see 'rlmesh env list')", Required = true };
-        var algo = new Option<string>("--algo") { Description = "Algorithm", DefaultValueFactory = _ => "impala" };
+        var algo = new Option<string>("--algo") { Description = "Algorithm: impala, impact, ppo or vmpo (defaults per algorithm and env: docs/algorithms.md)", DefaultValueFactory = _ => "impala" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1UL };
         var actors = new Option<int?>("--actors") { Description = "Actor loops (threads), default 2" };
         var envsPerActor = new Option<int?>("--envs-per-actor") { Description = "Environments each actor steps as one vector, default 16" };
@@ -35,7 +35,7 @@ public static class TrainCommand
             TrainingOptions options;
             try
             {
-                options = TrainingOptions.ForEnvironment(parse.GetValue(env)!);
+                options = TrainingOptions.ForEnvironment(parse.GetValue(env)!, parse.GetValue(algo)!);
             }
             catch (UnknownEnvironmentException ex)
             {
@@ -43,7 +43,6 @@ public static class TrainCommand
             }
             options = options with
             {
-                Algorithm = parse.GetValue(algo)!,
                 Seed = parse.GetValue(seed),
                 Actors = parse.GetValue(actors) ?? options.Actors,
                 EnvsPerActor = parse.GetValue(envsPerActor) ?? options.EnvsPerActor,
@@ -56,7 +55,16 @@ public static class TrainCommand
                 Optimizer = ParseOptimizer(parse.GetValue(optimizer)) ?? options.Optimizer,
             };
             if (parse.GetValue(entropy) is float e)
-                options = options with { Impala = options.Impala with { EntropyCost = e } };
+            {
+                if (options.Algorithm == AlgorithmDefaults.Vmpo)
+                    throw new UsageException("--entropy-cost does not apply to vmpo (V-MPO has no entropy bonus)");
+                options = options with
+                {
+                    Impala = options.Impala with { EntropyCost = e },
+                    Impact = options.Impact with { EntropyCost = e },
+                    Ppo = options.Ppo with { EntropyCost = e },
+                };
+            }
             var errors = options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
 

@@ -18,6 +18,7 @@ public sealed class EmbeddedTrainer
     private readonly TrainingOptions _options;
     private readonly ITrajectoryQueue _queue;
     private readonly IWeightStore _weights;
+    private readonly IBatchSource _batches;
 
     public EmbeddedTrainer(TrainingOptions options, ITrajectoryQueue? queue = null, IWeightStore? weights = null)
     {
@@ -28,10 +29,11 @@ public sealed class EmbeddedTrainer
         _weights = weights ?? new InMemoryWeightStore();
         var spec = PolicyFactory.SpecFor(options);
         var network = ActorCriticNet.Create(spec, options.Seed);
-        Learner = new ImpalaLearner(network, CreateOptimizer(network, options), options.Impala, options.MaxGradNorm);
+        Learner = AlgorithmDefaults.CreateLearner(options, network, CreateOptimizer(network, options));
+        _batches = AlgorithmDefaults.CreateBatchSource(options, _queue);
     }
 
-    public ImpalaLearner Learner { get; }
+    public ILearner Learner { get; }
     public TrainingOptions Options => _options;
 
     public static Optimizer CreateOptimizer(ActorCriticNet network, TrainingOptions options) => options.Optimizer switch
@@ -54,14 +56,15 @@ public sealed class EmbeddedTrainer
             var actor = new Actor($"actor-{a}", env, Learner.Network.Clone(), o.UnrollLength,
                 o.Seed * 1_000_003UL + (ulong)a * 7919UL);
             actors[a] = Task.Factory.StartNew(
-                () => actor.RunAsync(_queue, _weights, stopActors.Token),
+                () => o.Synchronous
+                    ? SynchronousActing.RunAsync(actor, _queue, _weights, stopActors.Token)
+                    : actor.RunAsync(_queue, _weights, stopActors.Token),
                 stopActors.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
 
         var clock = Stopwatch.StartNew();
         var window = new ReturnWindow(o.ReturnWindow);
         var reports = new List<TrainingReport>();
-        var parts = new List<Trajectory>(o.BatchUnrolls);
         long frames = 0, updates = 0;
         int episodes = 0;
         long? framesToSolve = null;
@@ -74,10 +77,7 @@ public sealed class EmbeddedTrainer
         {
             while (frames < o.MaxFrames && framesToSolve is null)
             {
-                parts.Clear();
-                for (int k = 0; k < o.BatchUnrolls; k++)
-                    parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
-                var batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
+                var (batch, fresh, parts) = await _batches.NextAsync(cancellationToken).ConfigureAwait(false);
 
                 foreach (var part in parts)
                 {
@@ -89,8 +89,10 @@ public sealed class EmbeddedTrainer
 
                 last = Learner.Update(batch);
                 updates++;
-                frames += batch.Frames;
                 await PublishAsync(cancellationToken).ConfigureAwait(false);
+                // A reused batch (IMPACT) trains again but brings no new frames or episodes.
+                if (!fresh) continue;
+                frames += batch.Frames;
 
                 foreach (var episode in batch.Episodes)
                 {
