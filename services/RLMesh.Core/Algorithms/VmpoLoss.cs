@@ -45,9 +45,12 @@ public sealed record VmpoOptions
 /// the KLs are means over valid steps. Kl is KL(behaviour || current); KlMu/KlSigma are the decoupled
 /// KL(pi_old || pi) terms (Gaussian; for a categorical policy KlMu holds the one KL and KlSigma is 0).
 /// DEta, DAlpha, DAlphaSigma: derivatives of the total loss w.r.t. eta, alpha (alpha_mu) and alpha_sigma.
+/// NetworkLoss = PolicyLoss + ValueLoss + sg[alpha] KL (+ sg[alpha_sigma] KL_sigma): the function whose gradient
+/// the network receives. AlphaLoss = alpha (eps_alpha - sg[KL]) (summed over the multipliers): the duals' part.
+/// TotalLoss = NetworkLoss + TemperatureLoss + AlphaLoss.
 /// </summary>
 public readonly record struct VmpoLossResult(
-    double TotalLoss, double PolicyLoss, double ValueLoss, double TemperatureLoss, double AlphaLoss,
+    double TotalLoss, double NetworkLoss, double PolicyLoss, double ValueLoss, double TemperatureLoss, double AlphaLoss,
     double Entropy, double Kl, double KlMu, double KlSigma, int ValidSteps, int Selected,
     double DEta, double DAlpha, double DAlphaSigma);
 
@@ -84,7 +87,7 @@ public sealed class VmpoLoss
 
     public VmpoOptions Options { get; }
     public PolicySpec Policy { get; }
-    /// <summary>Test hook: keep the previous call's targets G (constants of the loss).</summary>
+    /// <summary>Test hook: keep the previous call's targets G and advantages A (constants of the loss).</summary>
     internal bool FreezeTargets { get; set; }
 
     /// <summary>n-step targets [T*B] (see the class summary); values has T+1 rows, invalid steps get G = V.</summary>
@@ -163,9 +166,12 @@ public sealed class VmpoLoss
         return (eta * epsEta + eta * logMeanExp, epsEta + logMeanExp - weighted / sum / eta);
     }
 
-    /// <summary>L_alpha = alpha (eps - sg[KL]) + sg[alpha] KL: value, dL/dalpha = eps - KL (dL/dKL = alpha).</summary>
+    /// <summary>
+    /// The duals' half of L_alpha = alpha (eps - sg[KL]) + sg[alpha] KL: returns alpha (eps - KL) and
+    /// dL/dalpha = eps - KL. (The other half, sg[alpha] KL, is the network's: gradient alpha dKL.)
+    /// </summary>
     public static (double Loss, double DAlpha) AlphaLoss(double alpha, double epsAlpha, double kl) =>
-        (alpha * (epsAlpha - kl) + alpha * kl, epsAlpha - kl);
+        (alpha * (epsAlpha - kl), epsAlpha - kl);
 
     /// <summary>
     /// Decoupled KLs of diagonal Gaussians (old = pi_old): KL_mu = 0.5 sum (mu - mu_old)^2 / sigma_old^2;
@@ -205,8 +211,11 @@ public sealed class VmpoLoss
         var targets = Scratch.Ensure(ref _targets, n);
         var advantages = Scratch.Ensure(ref _advantages, n);
         var psi = Scratch.Ensure(ref _psi, n);
-        if (!FreezeTargets) NStepTargets(batch, values, o.Discount, o.NSteps, o.RewardScale, targets);
-        for (int i = 0; i < n; i++) advantages[i] = targets[i] - values[i];
+        if (!FreezeTargets)
+        {
+            NStepTargets(batch, values, o.Discount, o.NSteps, o.RewardScale, targets);
+            for (int i = 0; i < n; i++) advantages[i] = targets[i] - values[i];
+        }
 
         dPolicyOutputs.Clear();
         dValues.Clear();
@@ -277,7 +286,8 @@ public sealed class VmpoLoss
             dAlphaSigma = dSigma;
         }
         double valueLoss = o.ValueCost * 0.5 * vSum * inv;
-        return new VmpoLossResult(policySum + valueLoss + temperatureLoss + alphaLoss, policySum, valueLoss, temperatureLoss, alphaLoss,
+        double networkLoss = policySum + valueLoss + alpha * klMuMean + (categorical ? 0 : alphaSigma * klSigmaMean);
+        return new VmpoLossResult(networkLoss + temperatureLoss + alphaLoss, networkLoss, policySum, valueLoss, temperatureLoss, alphaLoss,
             hSum * inv, klSum * inv, klMuMean, klSigmaMean, valid, selected, dEta, dAlpha, dAlphaSigma);
     }
 }
