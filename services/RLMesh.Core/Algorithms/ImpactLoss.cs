@@ -31,6 +31,8 @@ public sealed record ImpactOptions
     public float KlCoefficient { get; init; } = 1.0f;
     public float KlTarget { get; init; } = 0.01f;
     public VTraceOptions VTrace { get; init; } = VTraceOptions.Default;
+    /// <summary>Rewards are multiplied by this before V-trace (1: unchanged).</summary>
+    public float RewardScale { get; init; } = 1f;
 
     /// <summary>Trained batches between two hard copies of the target network.</summary>
     public int TargetUpdatePeriod => TargetUpdateFrequency * BufferBatches * ReusesPerBatch;
@@ -110,7 +112,7 @@ public sealed class ImpactLoss
             var action = batch.Actions.AsSpan(i * A, A);
             logRhos[i] = _ops.LogProb(targetOutputs.Slice(i * P, P), action) - _ops.LogProb(batch.BehaviourPolicy.AsSpan(i * P, P), action);
             discounts[i] = batch.Terminated[i] ? 0f : Options.Discount;
-            rewards[i] = batch.Rewards[i];
+            rewards[i] = batch.Rewards[i] * Options.RewardScale;
         }
         if (!FreezeTargets)
             VTrace.Compute(T, B, logRhos, discounts, rewards, values[..n], values.Slice(n, B), Options.VTrace, vs, pgAdv);
