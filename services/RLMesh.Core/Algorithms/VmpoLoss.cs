@@ -7,9 +7,9 @@ namespace RLMesh.Core.Algorithms;
 /// V-MPO hyper-parameters (Song et al. 2019, "V-MPO: On-Policy Maximum a Posteriori Policy Optimization
 /// for Discrete and Continuous Control"; rlax <c>mpo_ops.py</c>). Defaults: top half of the advantages
 /// (paper); eta0 = 1, alpha0 = 5 (paper, discrete); eps_eta = 0.1 and eps_alpha = 0.01 for discrete tasks
-/// (paper: eps_eta 0.1 on DMLab/Atari, eps_alpha in [0.005, 0.01]); for Gaussian policies eps_eta = 0.01,
-/// eps_alpha_mu = 0.01 and eps_alpha_sigma = 5e-5 (paper's continuous-control ranges [0.005, 0.01] and
-/// [5e-6, 5e-5]); target network copied every 100 updates (paper). No entropy bonus, no importance weights.
+/// (paper: eps_eta 0.1 on DMLab/Atari, eps_alpha in [0.005, 0.01]); for Gaussian policies see
+/// <see cref="ContinuousDefaults"/> (eps_alpha_mu = 0.01 is in the paper's [0.005, 0.01]; eps_eta and
+/// eps_alpha_sigma depart from it); target network copied every 100 updates (paper). No entropy bonus, no importance weights.
 /// Our choices (not from the paper): n-step targets run to the end of the unroll (NSteps null); the duals
 /// are log-parameterized (eta = exp(s), always positive) and trained by their own Adam with
 /// DualLearningRate 1e-2, because the network's learning rate moves a log-dual far too slowly.
@@ -37,7 +37,14 @@ public sealed record VmpoOptions
     /// <summary>Rewards are multiplied by this before the targets (1: unchanged).</summary>
     public float RewardScale { get; init; } = 1f;
 
-    public static VmpoOptions ContinuousDefaults => new() { EpsilonEta = 0.01f };
+    /// <summary>
+    /// Gaussian-policy defaults: eps_eta 0.1 and eps_alpha_sigma 1e-3. The paper's continuous-control values
+    /// (eps_eta 0.01, eps_alpha_sigma 5e-6 to 5e-5) assume ~1e5+ updates; with our ~3e3 updates in 2 M frames
+    /// they kept psi nearly uniform (eta ~ 10) and the std near its initial 1, and Pendulum stalled near -800.
+    /// DualLearningRate 3e-3: at 1e-2 alpha_mu once ran from 2 to 600 within ~300 updates after a KL spike
+    /// and Pendulum collapsed from -250 to -540.
+    /// </summary>
+    public static VmpoOptions ContinuousDefaults => new() { EpsilonEta = 0.1f, EpsilonAlphaSigma = 1e-3f, DualLearningRate = 3e-3f };
 }
 
 /// <summary>
