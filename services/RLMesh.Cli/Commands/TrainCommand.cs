@@ -47,7 +47,8 @@ public static class TrainCommand
                 Actors = parse.GetValue(actors) ?? options.Actors,
                 EnvsPerActor = parse.GetValue(envsPerActor) ?? options.EnvsPerActor,
                 UnrollLength = parse.GetValue(unroll) ?? options.UnrollLength,
-                BatchUnrolls = parse.GetValue(batchUnrolls) ?? options.BatchUnrolls,
+                // Synchronous (on-policy) algorithms take one unroll per actor: follow --actors unless told otherwise.
+                BatchUnrolls = parse.GetValue(batchUnrolls) ?? (options.Synchronous ? parse.GetValue(actors) ?? options.Actors : options.BatchUnrolls),
                 MaxFrames = parse.GetValue(maxFrames) ?? options.MaxFrames,
                 TargetReturn = parse.GetValue(target) ?? options.TargetReturn,
                 LearningRate = parse.GetValue(lr) ?? options.LearningRate,
