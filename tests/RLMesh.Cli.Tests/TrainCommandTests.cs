@@ -88,4 +88,44 @@ public class TrainCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("batch-unrolls", result.StdErr);
     }
+
+    [Theory]
+    [InlineData("impact")]
+    [InlineData("ppo")]
+    [InlineData("vmpo")]
+    public void EveryAlgorithmTrainsFromTheCommandLineAndRecordsItsName(string algo)
+    {
+        var train = CliRunner.Run("train", "--env", "CartPole-v1", "--algo", algo, "--max-frames", "20000", "--out", _out, "--progress", "plain");
+        Assert.True(train.ExitCode == 0, train.StdErr);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(_out, "summary.json")));
+        Assert.Equal(algo, summary.RootElement.GetProperty("algo").GetString());
+        Assert.True(summary.RootElement.GetProperty("frames").GetInt64() >= 20000);
+    }
+
+    [Fact]
+    public void PpoWithMoreUnrollsPerBatchThanActorsIsAUsageError()
+    {
+        var result = CliRunner.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--batch-unrolls", "3");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--batch-unrolls must equal --actors", result.StdErr);
+    }
+
+    [Fact]
+    public void AnEntropyCostForVmpoIsAUsageError()
+    {
+        var result = CliRunner.Run("train", "--env", "CartPole-v1", "--algo", "vmpo", "--entropy-cost", "0.01");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("vmpo", result.StdErr);
+    }
+
+    [Theory]
+    [InlineData("--algos", "dqn")]
+    [InlineData("--seeds", "one")]
+    [InlineData("--envs", "Pong-v5")]
+    public void BadBenchAlgosFlagsAreUsageErrors(string flag, string value)
+    {
+        var result = CliRunner.Run("bench", "algos", flag, value);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("rlmesh:", result.StdErr);
+    }
 }

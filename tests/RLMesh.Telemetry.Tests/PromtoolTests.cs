@@ -51,7 +51,7 @@ public class PromtoolTests
         metrics.SyncDecided("actor-0", 3, 5, 0.01);
         metrics.WeightsPulled("actor-0", 18_700, 0.0001);
         metrics.UnrollTrained(2);
-        metrics.LearnerUpdated(new ImpalaLossResult(1, 2, 3, -0.1, 0.69, 0.001, 640), 6, 0.002, 21);
+        metrics.LearnerUpdated(new LearnerLoss(1, 2, 3, -0.1, 0.69, 0.001, 640), 6, 0.002, 21);
         metrics.SnapshotPublished(0.00002);
         metrics.DivergenceMeasured("actor-0", 0.004);
         metrics.StalenessTargetSet(8);

@@ -11,7 +11,7 @@ using RLMesh.Core.Runtime;
 namespace RLMesh.Cli.Commands;
 
 /// <summary>
-/// `rlmesh bench env|infer|learner`: throughput figures on this machine. With --json the last line is
+/// `rlmesh bench env|infer|learner`: throughput (`bench algos`: see <see cref="BenchAlgosCommand"/>) figures on this machine. With --json the last line is
 /// one JSON object, for scripts. Figures are single-threaded unless said otherwise.
 /// </summary>
 public static class BenchCommand
@@ -21,11 +21,12 @@ public static class BenchCommand
 
     public static Command Create()
     {
-        var bench = new Command("bench", "Measure throughput (env, infer, learner) and weight-sync policies (aps)");
+        var bench = new Command("bench", "Measure throughput (env, infer, learner), weight-sync policies (aps) and learning speed (algos)");
         bench.Subcommands.Add(Make("env", "CartPole-v1 vector environment steps per second (one thread)", BenchEnv));
         bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
         bench.Subcommands.Add(Make("learner", "IMPALA learner update, T=80 x B=32, MLP 4-64-64 + heads, RMSprop, grad clip", BenchLearner));
         bench.Subcommands.Add(ApsBench.Create());
+        bench.Subcommands.Add(BenchAlgosCommand.Create());
         return bench;
     }
 

@@ -17,7 +17,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var env = new Option<string>("--env") { Description = "Environment id, e.g. CartPole-v1 (see 'rlmesh env list')", Required = true };
-        var algo = new Option<string>("--algo") { Description = "Algorithm", DefaultValueFactory = _ => "impala" };
+        var algo = new Option<string>("--algo") { Description = "Algorithm: impala, impact, ppo or vmpo (defaults per algorithm and env: docs/algorithms.md)", DefaultValueFactory = _ => "impala" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1UL };
         var actors = new Option<int?>("--actors") { Description = "Actor loops (threads), default 2" };
         var envsPerActor = new Option<int?>("--envs-per-actor") { Description = "Environments each actor steps as one vector, default 16" };
@@ -51,7 +51,7 @@ public static class TrainCommand
             TrainingOptions options;
             try
             {
-                options = TrainingOptions.ForEnvironment(parse.GetValue(env)!);
+                options = TrainingOptions.ForEnvironment(parse.GetValue(env)!, parse.GetValue(algo)!);
             }
             catch (UnknownEnvironmentException ex)
             {
@@ -59,36 +59,30 @@ public static class TrainCommand
             }
             options = options with
             {
-                Algorithm = parse.GetValue(algo)!,
                 Seed = parse.GetValue(seed),
                 Actors = parse.GetValue(actors) ?? options.Actors,
                 EnvsPerActor = parse.GetValue(envsPerActor) ?? options.EnvsPerActor,
                 UnrollLength = parse.GetValue(unroll) ?? options.UnrollLength,
-                BatchUnrolls = parse.GetValue(batchUnrolls) ?? options.BatchUnrolls,
+                // Synchronous (on-policy) algorithms take one unroll per actor: follow --actors unless told otherwise.
+                BatchUnrolls = parse.GetValue(batchUnrolls) ?? (options.Synchronous ? parse.GetValue(actors) ?? options.Actors : options.BatchUnrolls),
                 MaxFrames = parse.GetValue(maxFrames) ?? options.MaxFrames,
                 TargetReturn = parse.GetValue(target) ?? options.TargetReturn,
                 LearningRate = parse.GetValue(lr) ?? options.LearningRate,
                 Hidden = ParseHidden(parse.GetValue(hidden)) ?? options.Hidden,
                 Optimizer = ParseOptimizer(parse.GetValue(optimizer)) ?? options.Optimizer,
             };
-            var impala = options.Impala;
-            if (parse.GetValue(entropy) is float e) impala = impala with { EntropyCost = e };
-            if (parse.GetValue(baseline) is float b) impala = impala with { BaselineCost = b };
-            if (parse.GetValue(discount) is float g) impala = impala with { Discount = g };
-            if (parse.GetValue(rewardScale) is float rs) impala = impala with { RewardScale = rs };
-            if (parse.GetValue(reduction) is string r)
+            if (parse.GetValue(entropy) is float e)
             {
-                impala = impala with
+                if (options.Algorithm == AlgorithmDefaults.Vmpo)
+                    throw new UsageException("--entropy-cost does not apply to vmpo (V-MPO has no entropy bonus)");
+                options = options with
                 {
-                    Reduction = r.ToLowerInvariant() switch
-                    {
-                        "sum" => LossReduction.Sum,
-                        "mean" => LossReduction.Mean,
-                        _ => throw new UsageException($"--loss-reduction must be sum or mean, not '{r}'"),
-                    },
+                    Impala = options.Impala with { EntropyCost = e },
+                    Impact = options.Impact with { EntropyCost = e },
+                    Ppo = options.Ppo with { EntropyCost = e },
                 };
             }
-            options = options with { Impala = impala };
+            options = options with { Impala = ApplyImpalaLossFlags(parse, options, baseline, discount, rewardScale, reduction) };
             options = options with { Sync = sync.Parse(parse, options.Sync) };
             var errors = options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
@@ -139,6 +133,34 @@ public static class TrainCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    // The IMPALA loss flags; other algorithms document their own settings (docs/algorithms.md).
+    private static ImpalaOptions ApplyImpalaLossFlags(ParseResult parse, TrainingOptions options,
+        Option<float?> baseline, Option<float?> discount, Option<float?> rewardScale, Option<string?> reduction)
+    {
+        var impala = options.Impala;
+        bool any = parse.GetValue(baseline) is not null || parse.GetValue(discount) is not null
+            || parse.GetValue(rewardScale) is not null || parse.GetValue(reduction) is not null;
+        if (!any) return impala;
+        if (options.Algorithm != "impala")
+            throw new UsageException("--baseline-cost, --discount, --reward-scale and --loss-reduction set IMPALA's loss; they do not apply to --algo " + options.Algorithm);
+        if (parse.GetValue(baseline) is float b) impala = impala with { BaselineCost = b };
+        if (parse.GetValue(discount) is float g) impala = impala with { Discount = g };
+        if (parse.GetValue(rewardScale) is float rs) impala = impala with { RewardScale = rs };
+        if (parse.GetValue(reduction) is string r)
+        {
+            impala = impala with
+            {
+                Reduction = r.ToLowerInvariant() switch
+                {
+                    "sum" => LossReduction.Sum,
+                    "mean" => LossReduction.Mean,
+                    _ => throw new UsageException($"--loss-reduction must be sum or mean, not '{r}'"),
+                },
+            };
+        }
+        return impala;
     }
 
     internal static int[]? ParseHidden(string? text)

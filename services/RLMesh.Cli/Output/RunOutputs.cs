@@ -27,7 +27,7 @@ public static class RunOutputs
         long? FramesToSolve, double? SecondsToSolve, double? FinalMeanReturn, double FramesPerSecond,
         double? TargetReturn, long Updates);
 
-    public static void Write(DirectoryInfo directory, TrainingResult result, ImpalaLearner learner)
+    public static void Write(DirectoryInfo directory, TrainingResult result, ILearner learner)
     {
         directory.Create();
         var o = result.Options;

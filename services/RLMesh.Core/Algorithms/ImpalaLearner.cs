@@ -3,15 +3,12 @@ using RLMesh.Core.Nn;
 
 namespace RLMesh.Core.Algorithms;
 
-/// <summary>What one learner update did.</summary>
-public readonly record struct LearnerUpdateStats(ImpalaLossResult Loss, float GradientNorm, long Version);
-
 /// <summary>
 /// One IMPALA update: forward the current network over all T+1 observation rows of a batch, V-trace
 /// losses against the behaviour policy carried in the batch, backward, global-norm clip, optimizer step,
 /// and a new version stamp. Buffers grow to the largest batch seen and are reused.
 /// </summary>
-public sealed class ImpalaLearner
+public sealed class ImpalaLearner : ILearner
 {
     private readonly ImpalaLoss _loss;
     private readonly float _maxGradNorm;
@@ -58,7 +55,7 @@ public sealed class ImpalaLearner
         float norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
         Optimizer.Step();
         Version++;
-        return new LearnerUpdateStats(loss, norm, Version);
+        return new LearnerUpdateStats(LearnerLoss.From(loss), norm, Version);
     }
 
     private static void EnsureCapacity(ref float[] buffer, int length)

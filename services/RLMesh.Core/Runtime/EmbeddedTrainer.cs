@@ -19,6 +19,7 @@ public sealed class EmbeddedTrainer
     private readonly TrainingOptions _options;
     private readonly ITrajectoryQueue _queue;
     private readonly IWeightStore _weights;
+    private readonly IBatchSource _batches;
 
     public EmbeddedTrainer(TrainingOptions options, ITrajectoryQueue? queue = null, IWeightStore? weights = null)
     {
@@ -29,10 +30,11 @@ public sealed class EmbeddedTrainer
         _weights = weights ?? new InMemoryWeightStore();
         var spec = PolicyFactory.SpecFor(options);
         var network = ActorCriticNet.Create(spec, options.Seed);
-        Learner = new ImpalaLearner(network, CreateOptimizer(network, options), options.Impala, options.MaxGradNorm);
+        Learner = AlgorithmDefaults.CreateLearner(options, network, CreateOptimizer(network, options));
+        _batches = AlgorithmDefaults.CreateBatchSource(options, _queue);
     }
 
-    public ImpalaLearner Learner { get; }
+    public ILearner Learner { get; }
     public TrainingOptions Options => _options;
     /// <summary>Metrics sink (RLMesh.Telemetry's RuntimeMetrics exposes them on /metrics).</summary>
     public IRuntimeMetrics Metrics { get; init; } = NullRuntimeMetrics.Instance;
@@ -68,7 +70,9 @@ public sealed class EmbeddedTrainer
                 Metrics = Metrics,
             };
             actors[a] = Task.Factory.StartNew(
-                () => actor.RunAsync(_queue, _weights, stopActors.Token),
+                () => o.Synchronous
+                    ? SynchronousActing.RunAsync(actor, _queue, _weights, stopActors.Token)
+                    : actor.RunAsync(_queue, _weights, stopActors.Token),
                 stopActors.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
         var controller = aps.StartController(stopActors.Token);
@@ -76,7 +80,6 @@ public sealed class EmbeddedTrainer
         var clock = Stopwatch.StartNew();
         var window = new ReturnWindow(o.ReturnWindow);
         var reports = new List<TrainingReport>();
-        var parts = new List<Trajectory>(o.BatchUnrolls);
         long frames = 0, updates = 0;
         int episodes = 0;
         long? framesToSolve = null;
@@ -89,14 +92,11 @@ public sealed class EmbeddedTrainer
         {
             while (frames < o.MaxFrames && framesToSolve is null)
             {
-                parts.Clear();
                 Trajectory batch;
+                bool fresh;
+                IReadOnlyList<Trajectory> parts;
                 using (Spans.Source.StartActivity(Spans.Batch))
-                {
-                    for (int k = 0; k < o.BatchUnrolls; k++)
-                        parts.Add(await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false));
-                    batch = parts.Count == 1 ? parts[0] : Trajectory.Concatenate(parts);
-                }
+                    (batch, fresh, parts) = await _batches.NextAsync(cancellationToken).ConfigureAwait(false);
 
                 foreach (var part in parts)
                 {
@@ -112,8 +112,10 @@ public sealed class EmbeddedTrainer
                     last = Learner.Update(batch);
                 double updateSeconds = Stopwatch.GetElapsedTime(updateStarted).TotalSeconds;
                 updates++;
-                frames += batch.Frames;
                 await PublishAsync(cancellationToken).ConfigureAwait(false);
+                // A reused batch (IMPACT) trains again but brings no new frames or episodes.
+                if (!fresh) continue;
+                frames += batch.Frames;
 
                 foreach (var episode in batch.Episodes)
                 {
@@ -201,7 +203,7 @@ public sealed class EmbeddedTrainer
             trainer.Metrics.UnrollTrained(lag);
         }
 
-        public async ValueTask UpdatedAsync(List<Trajectory> parts, LearnerUpdateStats stats, double seconds, double? meanReturn, CancellationToken cancellationToken)
+        public async ValueTask UpdatedAsync(IReadOnlyList<Trajectory> parts, LearnerUpdateStats stats, double seconds, double? meanReturn, CancellationToken cancellationToken)
         {
             var learner = trainer.Learner;
             trainer.Metrics.LearnerUpdated(stats.Loss, learner.Version, seconds, meanReturn);

@@ -18,7 +18,7 @@ public interface IRuntimeMetrics
     void WeightsPulled(string runner, long bytes, double seconds) { }
     /// <summary>The learner trained on an unroll that was <paramref name="lag"/> versions old.</summary>
     void UnrollTrained(long lag) { }
-    void LearnerUpdated(in ImpalaLossResult loss, long version, double seconds, double? meanReturn) { }
+    void LearnerUpdated(in LearnerLoss loss, long version, double seconds, double? meanReturn) { }
     void SnapshotPublished(double seconds) { }
     void DivergenceMeasured(string runner, double divergence) { }
     void ThresholdChanged(double tau) { }

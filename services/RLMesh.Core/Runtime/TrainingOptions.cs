@@ -59,6 +59,15 @@ public sealed record TrainingOptions
 
     /// <summary>When actors take new weights (every unroll, every K, APS); see Sync/SyncPolicy.cs.</summary>
     public SyncOptions Sync { get; init; } = new();
+    public ImpactOptions Impact { get; init; } = new();
+    public PpoOptions Ppo { get; init; } = new();
+    public VmpoOptions Vmpo { get; init; } = new();
+
+    /// <summary>
+    /// On-policy mode: each actor waits for the version after the one it last acted with, so every batch
+    /// comes from the learner's current parameters (policy lag 0). Needs BatchUnrolls == Actors.
+    /// </summary>
+    public bool Synchronous { get; init; }
 
     /// <summary>Seconds between progress reports (and metrics.csv rows).</summary>
     public double ReportIntervalSeconds { get; init; } = 1.0;
@@ -78,14 +87,17 @@ public sealed record TrainingOptions
         };
     }
 
+    /// <summary>Per-environment defaults for <paramref name="algorithm"/> (see <see cref="AlgorithmDefaults"/>).</summary>
+    public static TrainingOptions ForEnvironment(string envId, string algorithm) =>
+        AlgorithmDefaults.Apply(ForEnvironment(envId), algorithm);
+
     /// <summary>Problems with the combination of values, as messages a user can act on.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (!EnvRegistry.All.Any(s => s.Id == EnvId))
             errors.Add($"unknown environment '{EnvId}' (known: {string.Join(", ", EnvRegistry.All.Select(s => s.Id))})");
-        if (Algorithm != "impala")
-            errors.Add($"unknown algorithm '{Algorithm}' (available: impala)");
+        AlgorithmDefaults.Validate(this, errors);
         if (Actors < 1) errors.Add("--actors must be at least 1");
         if (EnvsPerActor < 1) errors.Add("--envs-per-actor must be at least 1");
         if (UnrollLength < 1) errors.Add("--unroll-length must be at least 1");

@@ -67,7 +67,7 @@ public sealed class RuntimeMetrics : IRuntimeMetrics
 
     public void UnrollTrained(long lag) => _policyLag.Observe(lag);
 
-    public void LearnerUpdated(in ImpalaLossResult loss, long version, double seconds, double? meanReturn)
+    public void LearnerUpdated(in LearnerLoss loss, long version, double seconds, double? meanReturn)
     {
         _updates.Inc();
         _updateDuration.Observe(seconds);

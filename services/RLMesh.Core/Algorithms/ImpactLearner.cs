@@ -1,0 +1,86 @@
+using RLMesh.Core.Data;
+using RLMesh.Core.Nn;
+
+namespace RLMesh.Core.Algorithms;
+
+/// <summary>
+/// One IMPACT update per trained batch: forward the online network over all T+1 rows and the target
+/// network over the T step rows, <see cref="ImpactLoss"/>, backward, global-norm clip, optimizer step.
+/// Every <see cref="ImpactOptions.TargetUpdatePeriod"/> trained batches the target network becomes a
+/// hard copy of the online one; with UseKlLoss the KL coefficient adapts after every update (x1.5 when
+/// KL(pi_target || pi) &gt; 2 * KlTarget, x0.5 when &lt; KlTarget / 2). Batch reuse (the circular
+/// buffer of N batches trained K times each) is the batch source's job: see <see cref="ImpactCircularBuffer"/>.
+/// </summary>
+public sealed class ImpactLearner : ILearner
+{
+    private readonly ImpactLoss _loss;
+    private readonly float _maxGradNorm;
+    private readonly InferenceSession _targetSession;
+    private float[] _outputs = [], _values = [], _targetOutputs = [], _targetValues = [], _dOutputs = [], _dValues = [];
+
+    public ImpactLearner(ActorCriticNet network, Optimizer optimizer, ImpactOptions options, float maxGradNorm, long initialVersion = 0)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TargetUpdatePeriod, 1);
+        Network = network;
+        Optimizer = optimizer;
+        TargetNetwork = network.Clone();
+        _targetSession = TargetNetwork.CreateInferenceSession();
+        _loss = new ImpactLoss(options, network.Spec.Head.Distribution);
+        _maxGradNorm = maxGradNorm;
+        KlCoefficient = options.KlCoefficient;
+        Version = initialVersion;
+    }
+
+    public ActorCriticNet Network { get; }
+    /// <summary>pi_target: the policy V-trace and the target-worker clip are computed against.</summary>
+    public ActorCriticNet TargetNetwork { get; }
+    public Optimizer Optimizer { get; }
+    public long Version { get; private set; }
+    public ImpactOptions Options => _loss.Options;
+    /// <summary>Batches trained on so far (reused batches count once per use).</summary>
+    public long TrainedBatches { get; private set; }
+    /// <summary>Hard copies of the online network into the target network so far.</summary>
+    public long TargetUpdates { get; private set; }
+    /// <summary>The current (adaptive) KL coefficient.</summary>
+    public float KlCoefficient { get; private set; }
+    /// <summary>The loss terms of the last update, including IMPACT-only diagnostics.</summary>
+    public ImpactLossResult LastLoss { get; private set; }
+
+    public LearnerUpdateStats Update(Trajectory batch)
+    {
+        int T = batch.Steps, B = batch.Envs, n = T * B, rows = n + B, P = Network.PolicyOutputSize;
+        if (batch.PolicyOutputSize != P)
+            throw new ArgumentException($"batch policy outputs have width {batch.PolicyOutputSize}, the network produces {P}");
+        var outputs = Scratch.Ensure(ref _outputs, rows * P);
+        var values = Scratch.Ensure(ref _values, rows);
+        var targetOutputs = Scratch.Ensure(ref _targetOutputs, n * P);
+        var targetValues = Scratch.Ensure(ref _targetValues, n);
+        var dOutputs = Scratch.Ensure(ref _dOutputs, rows * P);
+        var dValues = Scratch.Ensure(ref _dValues, rows);
+
+        Network.Forward(batch.Observations, rows, outputs, values);
+        _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, targetOutputs, targetValues);
+        var r = _loss.Compute(batch, outputs, values, targetOutputs, KlCoefficient, dOutputs, dValues);
+        Network.Parameters.ZeroGradients();
+        Network.Backward(dOutputs, dValues);
+        float norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
+        Optimizer.Step();
+        Version++;
+        TrainedBatches++;
+        LastLoss = r;
+
+        if (Options.UseKlLoss)
+        {
+            if (r.KlTargetCurrent > 2 * Options.KlTarget) KlCoefficient *= 1.5f;
+            else if (r.KlTargetCurrent < 0.5 * Options.KlTarget) KlCoefficient *= 0.5f;
+        }
+        if (TrainedBatches % Options.TargetUpdatePeriod == 0)
+        {
+            TargetNetwork.Parameters.CopyFrom(Network.Parameters.Values);
+            TargetUpdates++;
+        }
+        var loss = new LearnerLoss(r.TotalLoss, r.PolicyLoss, r.ValueLoss, r.EntropyLoss, r.Entropy, r.Kl, r.ValidSteps);
+        return new LearnerUpdateStats(loss, norm, Version);
+    }
+}

@@ -1,0 +1,64 @@
+using RLMesh.Core.Data;
+using RLMesh.Core.Nn;
+
+namespace RLMesh.Core.Algorithms;
+
+/// <summary>
+/// Loss terms of one learner update, common to every algorithm. PolicyLoss, BaselineLoss (the value
+/// loss) and EntropyLoss are the terms as the algorithm reduces them (see docs/algorithms.md);
+/// Entropy and Kl are always means over valid steps, and Kl is KL(behaviour || current): how far the
+/// policy that produced the batch is from the one being trained (the policy lag in nats).
+/// </summary>
+public readonly record struct LearnerLoss(
+    double TotalLoss, double PolicyLoss, double BaselineLoss, double EntropyLoss,
+    double Entropy, double Kl, int ValidSteps)
+{
+    public static LearnerLoss From(ImpalaLossResult r) =>
+        new(r.TotalLoss, r.PolicyLoss, r.BaselineLoss, r.EntropyLoss, r.Entropy, r.Kl, r.ValidSteps);
+}
+
+/// <summary>What one learner update did.</summary>
+public readonly record struct LearnerUpdateStats(LearnerLoss Loss, float GradientNorm, long Version)
+{
+    /// <summary>KL(behaviour || current), mean over valid steps (see <see cref="LearnerLoss.Kl"/>).</summary>
+    public double Kl => Loss.Kl;
+}
+
+/// <summary>
+/// The seam between a runtime (embedded trainer, learner service) and an algorithm: the runtime hands
+/// over batches and publishes <see cref="Network"/>'s parameters under <see cref="Version"/>; how a
+/// batch becomes a parameter change is the algorithm's business.
+/// </summary>
+public interface ILearner
+{
+    /// <summary>The network the actors act with (the online network).</summary>
+    ActorCriticNet Network { get; }
+    Optimizer Optimizer { get; }
+    /// <summary>The version of the parameters the network holds now; every update increments it.</summary>
+    long Version { get; }
+    LearnerUpdateStats Update(Trajectory batch);
+
+    /// <summary>
+    /// Per batch column of the last update: KL(behaviour || current) summed over its valid steps. APS turns
+    /// these into a divergence per runner. Empty when the algorithm does not measure it per column.
+    /// </summary>
+    ReadOnlySpan<double> ColumnKlSums => ReadOnlySpan<double>.Empty;
+    /// <summary>Per batch column of the last update: valid steps (the denominators of <see cref="ColumnKlSums"/>).</summary>
+    ReadOnlySpan<int> ColumnValidSteps => ReadOnlySpan<int>.Empty;
+}
+
+/// <summary>Scratch buffers that grow to the largest size asked for and are then reused.</summary>
+internal static class Scratch
+{
+    public static Span<float> Ensure(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+        return buffer.AsSpan(0, length);
+    }
+
+    public static Span<int> Ensure(ref int[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new int[length];
+        return buffer.AsSpan(0, length);
+    }
+}

@@ -1,0 +1,14 @@
+namespace RLMesh.Core.Data;
+
+/// <summary>
+/// A batch for the learner. <see cref="Fresh"/> is true the first time a batch is handed out; a reused
+/// batch (IMPACT's circular buffer) is not fresh, so its frames and episodes are not counted again.
+/// <see cref="Parts"/> are the unrolls it was made of (for policy-lag accounting).
+/// </summary>
+public sealed record LearnerBatch(Trajectory Batch, bool Fresh, IReadOnlyList<Trajectory> Parts);
+
+/// <summary>Where a learner's batches come from: straight from the actors' queue, or through a replay buffer.</summary>
+public interface IBatchSource
+{
+    ValueTask<LearnerBatch> NextAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,154 @@
+using RLMesh.Core.Algorithms;
+using RLMesh.Core.Data;
+using RLMesh.Core.Nn;
+using Xunit;
+
+namespace RLMesh.Core.Tests.Algorithms;
+
+public class ImpactTests
+{
+    // Same budget as the IMPALA loss checks: float per-step terms differenced with h = 1e-2.
+    private const double GradTolerance = 5e-3;
+
+    private static void CheckGradients(PolicySpec policy, ImpactOptions options, float klCoefficient)
+    {
+        var s = RandomBatch.Create(policy, T: 5, B: 3, seed: 11).WithEpisodeEnds();
+        var loss = new ImpactLoss(options, policy);
+        var dOut = s.NewDOutputs();
+        var dVal = s.NewDValues();
+        var first = loss.Compute(s.Batch, s.Outputs, s.Values, s.TargetOutputs, klCoefficient, dOut, dVal);
+        Assert.True(first.ClipFraction > 0 && first.ClipFraction < 1, $"the batch should exercise both branches, clip fraction {first.ClipFraction}");
+
+        loss.FreezeTargets = true;
+        var scratchOut = s.NewDOutputs();
+        var scratchVal = s.NewDValues();
+        double F() => loss.Compute(s.Batch, s.Outputs, s.Values, s.TargetOutputs, klCoefficient, scratchOut, scratchVal).TotalLoss;
+        GradientCheck.AssertClose(dOut, GradientCheck.Numeric(s.Outputs, F, h: 1e-3f), GradTolerance, "dLoss/dPolicyOutputs");
+        GradientCheck.AssertClose(dVal, GradientCheck.Numeric(s.Values, F, h: 1e-3f), GradTolerance, "dLoss/dValues");
+        int P = policy.OutputSize;
+        foreach (int i in s.RowsWithoutGradient())
+        {
+            Assert.Equal(0f, dVal[i]);
+            Assert.All(dOut.AsSpan(i * P, P).ToArray(), g => Assert.Equal(0f, g));
+        }
+    }
+
+    [Fact]
+    public void Categorical_loss_gradients_match_finite_differences()
+        => CheckGradients(PolicySpec.Categorical(3), new ImpactOptions { ClipEpsilon = 0.2f }, klCoefficient: 0);
+
+    [Fact]
+    public void Categorical_loss_gradients_with_the_kl_term_match_finite_differences()
+        => CheckGradients(PolicySpec.Categorical(4), new ImpactOptions { ClipEpsilon = 0.2f, UseKlLoss = true }, klCoefficient: 0.7f);
+
+    [Fact]
+    public void Gaussian_loss_gradients_with_the_kl_term_match_finite_differences()
+        => CheckGradients(PolicySpec.Gaussian(2), new ImpactOptions { ClipEpsilon = 0.2f, UseKlLoss = true }, klCoefficient: 0.7f);
+
+    [Fact]
+    public void The_surrogate_uses_the_target_worker_clipped_ratio_and_is_flat_where_ppo_clips()
+    {
+        // One step, one env, two actions, action 0 taken. pi = 0.5, mu = 0.25, pi_target = 0.1:
+        // min(mu / pi_target, 2) = min(2.5, 2) = 2, r = 2 * (0.5 / 0.25) = 4 > 1 + eps.
+        var policy = PolicySpec.Categorical(2);
+        var batch = new Trajectory(1, 1, 1, 1, 2);
+        batch.Valid[0] = true;
+        batch.Rewards[0] = 1;
+        batch.Terminated[0] = true; // vs = r, A = r - V (with rho = min(1, pi_target / mu))
+        SetProbabilities(batch.BehaviourPolicy, 0.25);
+        var outputs = new float[4];
+        SetProbabilities(outputs, 0.5);
+        var target = new float[2];
+        SetProbabilities(target, 0.1);
+        var values = new float[] { 0f, 0f };
+        var loss = new ImpactLoss(new ImpactOptions(), policy);
+        var dOut = new float[4];
+        var dVal = new float[2];
+
+        var result = loss.Compute(batch, outputs, values, target, 0, dOut, dVal);
+        // A = min(1, 0.1 / 0.25) * (1 - 0) = 0.4 > 0 and r = 4 is above 1 + 0.4: clipped to 1.4.
+        Assert.Equal(-1.4 * 0.4, result.PolicyLoss, 4);
+        Assert.Equal(1.0, result.ClipFraction);
+        // Only the entropy term moves the policy when the surrogate is clipped.
+        var entropyOnly = new float[2];
+        Categorical.AddEntropyGradient(outputs.AsSpan(0, 2), -0.01f, entropyOnly);
+        Assert.Equal(entropyOnly[0], dOut[0], 6);
+        Assert.Equal(entropyOnly[1], dOut[1], 6);
+
+        // With a negative advantage the unclipped term is the min: gradient -r * A on log pi.
+        batch.Rewards[0] = -1;
+        result = loss.Compute(batch, outputs, values, target, 0, dOut, dVal);
+        Assert.Equal(0.0, result.ClipFraction);
+        Assert.Equal(4 * 0.4, result.PolicyLoss, 4); // -(r * A) = -(4 * -0.4)
+    }
+
+    private static void SetProbabilities(Span<float> logits, double p0)
+    {
+        logits[0] = (float)Math.Log(p0);
+        logits[1] = (float)Math.Log(1 - p0);
+    }
+
+    private sealed class CountingSource : IBatchSource
+    {
+        public int Made { get; private set; }
+        public ValueTask<LearnerBatch> NextAsync(CancellationToken cancellationToken)
+        {
+            var t = new Trajectory(1, 1, 1, 1, 2) { PolicyVersion = Made++ };
+            return ValueTask.FromResult(new LearnerBatch(t, true, [t]));
+        }
+    }
+
+    [Fact]
+    public async Task The_circular_buffer_trains_every_batch_k_times_round_robin_and_evicts_the_oldest()
+    {
+        var source = new CountingSource();
+        var buffer = new ImpactCircularBuffer(source, batches: 4, reuses: 2);
+        var order = new List<(long Version, bool Fresh)>();
+        for (int i = 0; i < 24; i++)
+        {
+            var b = await buffer.NextAsync(CancellationToken.None);
+            order.Add((b.Batch.PolicyVersion, b.Fresh));
+        }
+        long[] expected = [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7, 8, 9, 10, 11, 8, 9, 10, 11];
+        Assert.Equal(expected, order.Select(o => o.Version));
+        // The first use is fresh (frames counted once), the reuse is not.
+        Assert.Equal(12, order.Count(o => o.Fresh));
+        Assert.All(order.GroupBy(o => o.Version), g => Assert.Equal(2, g.Count()));
+        Assert.Equal(12, buffer.Admitted);
+        Assert.Equal(8, buffer.Evicted); // slots 0-3 were refilled twice each
+        Assert.Equal(12, source.Made);
+    }
+
+    [Fact]
+    public async Task A_buffer_of_one_batch_used_once_is_a_pass_through()
+    {
+        var source = new CountingSource();
+        var buffer = new ImpactCircularBuffer(source, batches: 1, reuses: 1);
+        for (int i = 0; i < 5; i++)
+        {
+            var b = await buffer.NextAsync(CancellationToken.None);
+            Assert.True(b.Fresh);
+            Assert.Equal(i, b.Batch.PolicyVersion);
+        }
+    }
+
+    [Fact]
+    public void The_target_network_is_copied_every_frequency_times_n_times_k_trained_batches()
+    {
+        var spec = new NetworkSpec(1, [4], Activation.Tanh, new CategoricalHead(2));
+        var net = ActorCriticNet.Create(spec, 3);
+        var options = new ImpactOptions { BufferBatches = 2, ReusesPerBatch = 3, TargetUpdateFrequency = 2 };
+        var learner = new ImpactLearner(net, new Adam(net.Parameters, 1e-2f), options, 40f);
+        Assert.Equal(12, options.TargetUpdatePeriod);
+        var batch = RandomBatch.Create(PolicySpec.Categorical(2), T: 3, B: 2, seed: 5).Batch;
+        for (int i = 1; i <= 30; i++)
+        {
+            learner.Update(batch);
+            bool justCopied = i % 12 == 0;
+            Assert.Equal(i / 12, learner.TargetUpdates);
+            bool same = learner.TargetNetwork.Parameters.Values.AsSpan().SequenceEqual(net.Parameters.Values);
+            Assert.Equal(justCopied, same);
+        }
+        Assert.Equal(30, learner.Version);
+    }
+}
