@@ -31,6 +31,7 @@ public static class TrainCommand
         var discount = new Option<float?>("--discount") { Description = "Discount factor gamma" };
         var rewardScale = new Option<float?>("--reward-scale") { Description = "Multiply rewards by this before the loss (values near unit scale)" };
         var reduction = new Option<string?>("--loss-reduction") { Description = "sum (TorchBeast) or mean over valid steps" };
+        var scaleObservations = new Option<bool?>("--scale-observations") { Description = "Map bounded observation elements onto [-1, 1] inside the network (default off)" };
         var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 64,64" };
         var optimizer = new Option<string?>("--optimizer") { Description = "rmsprop or adam" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
@@ -41,7 +42,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train an agent in one process with in-memory transports")
         {
-            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, hidden, optimizer, output, progress,
+            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, scaleObservations, hidden, optimizer, output, progress,
         };
         foreach (var option in sync.All) command.Options.Add(option);
         command.Options.Add(metricsPort);
@@ -69,6 +70,7 @@ public static class TrainCommand
                 TargetReturn = parse.GetValue(target) ?? options.TargetReturn,
                 LearningRate = parse.GetValue(lr) ?? options.LearningRate,
                 Hidden = ParseHidden(parse.GetValue(hidden)) ?? options.Hidden,
+                ScaleObservations = parse.GetValue(scaleObservations) ?? options.ScaleObservations,
                 Optimizer = ParseOptimizer(parse.GetValue(optimizer)) ?? options.Optimizer,
             };
             if (parse.GetValue(entropy) is float e)

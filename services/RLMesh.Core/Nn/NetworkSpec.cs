@@ -41,9 +41,8 @@ public sealed record NetworkSpec(int ObservationSize, int[] Hidden, Activation A
 
     /// <summary>
     /// Optional fixed input standardisation, x' = (x - InputShift) * InputScale per observation element, applied
-    /// before the first layer in training and inference alike. Raw observations with large ranges (Acrobot's
-    /// angular velocities up to 9 pi, MountainCar's velocity of +-0.07) otherwise saturate or starve the first
-    /// tanh layer. Both null, or both of length ObservationSize.
+    /// before the first layer in training and inference alike, so checkpoints carry it. For observations whose
+    /// raw ranges saturate or starve the first tanh layer. Both null, or both of length ObservationSize.
     /// </summary>
     public float[]? InputShift { get; init; }
     public float[]? InputScale { get; init; }
