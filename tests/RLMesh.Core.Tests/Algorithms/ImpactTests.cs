@@ -34,19 +34,19 @@ public class ImpactTests
     }
 
     [Fact]
-    public void Categorical_loss_gradients_match_finite_differences()
+    public void CategoricalLossGradientsMatchFiniteDifferences()
         => CheckGradients(PolicySpec.Categorical(3), new ImpactOptions { ClipEpsilon = 0.2f }, klCoefficient: 0);
 
     [Fact]
-    public void Categorical_loss_gradients_with_the_kl_term_match_finite_differences()
+    public void CategoricalLossGradientsWithTheKlTermMatchFiniteDifferences()
         => CheckGradients(PolicySpec.Categorical(4), new ImpactOptions { ClipEpsilon = 0.2f, UseKlLoss = true }, klCoefficient: 0.7f);
 
     [Fact]
-    public void Gaussian_loss_gradients_with_the_kl_term_match_finite_differences()
+    public void GaussianLossGradientsWithTheKlTermMatchFiniteDifferences()
         => CheckGradients(PolicySpec.Gaussian(2), new ImpactOptions { ClipEpsilon = 0.2f, UseKlLoss = true }, klCoefficient: 0.7f);
 
     [Fact]
-    public void The_surrogate_uses_the_target_worker_clipped_ratio_and_is_flat_where_ppo_clips()
+    public void TheSurrogateUsesTheTargetWorkerClippedRatioAndIsFlatWherePpoClips()
     {
         // One step, one env, two actions, action 0 taken. pi = 0.5, mu = 0.25, pi_target = 0.1:
         // min(mu / pi_target, 2) = min(2.5, 2) = 2, r = 2 * (0.5 / 0.25) = 4 > 1 + eps.
@@ -99,7 +99,7 @@ public class ImpactTests
     }
 
     [Fact]
-    public async Task The_circular_buffer_trains_every_batch_k_times_round_robin_and_evicts_the_oldest()
+    public async Task TheCircularBufferTrainsEveryBatchKTimesRoundRobinAndEvictsTheOldest()
     {
         var source = new CountingSource();
         var buffer = new ImpactCircularBuffer(source, batches: 4, reuses: 2);
@@ -120,7 +120,7 @@ public class ImpactTests
     }
 
     [Fact]
-    public async Task A_buffer_of_one_batch_used_once_is_a_pass_through()
+    public async Task ABufferOfOneBatchUsedOnceIsAPassThrough()
     {
         var source = new CountingSource();
         var buffer = new ImpactCircularBuffer(source, batches: 1, reuses: 1);
@@ -133,7 +133,7 @@ public class ImpactTests
     }
 
     [Fact]
-    public void The_target_network_is_copied_every_frequency_times_n_times_k_trained_batches()
+    public void TheTargetNetworkIsCopiedEveryFrequencyTimesNTimesKTrainedBatches()
     {
         var spec = new NetworkSpec(1, [4], Activation.Tanh, new CategoricalHead(2));
         var net = ActorCriticNet.Create(spec, 3);

@@ -88,11 +88,11 @@ public class ImpalaLossTests
     }
 
     [Fact]
-    public void Categorical_loss_gradients_match_finite_differences_with_sum_reduction()
+    public void CategoricalLossGradientsMatchFiniteDifferencesWithSumReduction()
         => CheckGradients(PolicySpec.Categorical(3), new ImpalaOptions { EntropyCost = 0.05f });
 
     [Fact]
-    public void Categorical_loss_gradients_match_finite_differences_with_mean_reduction_and_clipping()
+    public void CategoricalLossGradientsMatchFiniteDifferencesWithMeanReductionAndClipping()
         => CheckGradients(PolicySpec.Categorical(4), new ImpalaOptions
         {
             EntropyCost = 0.05f,
@@ -102,15 +102,15 @@ public class ImpalaLossTests
         });
 
     [Fact]
-    public void Gaussian_loss_gradients_match_finite_differences_including_the_log_std_columns()
+    public void GaussianLossGradientsMatchFiniteDifferencesIncludingTheLogStdColumns()
         => CheckGradients(PolicySpec.Gaussian(2), new ImpalaOptions { EntropyCost = 0.05f });
 
     [Fact]
-    public void Gaussian_loss_gradients_match_finite_differences_with_mean_reduction()
+    public void GaussianLossGradientsMatchFiniteDifferencesWithMeanReduction()
         => CheckGradients(PolicySpec.Gaussian(1), new ImpalaOptions { EntropyCost = 0.05f, Reduction = LossReduction.Mean });
 
     [Fact]
-    public void A_truncated_step_bootstraps_from_the_final_observation_and_the_autoreset_step_contributes_nothing()
+    public void ATruncatedStepBootstrapsFromTheFinalObservationAndTheAutoresetStepContributesNothing()
     {
         // On-policy, lambda 1, no clipping in effect: vs are discounted returns, cut at episode ends.
         var policy = PolicySpec.Categorical(3);
@@ -157,7 +157,7 @@ public class ImpalaLossTests
     }
 
     [Fact]
-    public void Episode_ends_on_unroll_boundaries_use_the_bootstrap_row_and_mask_a_leading_autoreset_step()
+    public void EpisodeEndsOnUnrollBoundariesUseTheBootstrapRowAndMaskALeadingAutoresetStep()
     {
         // Column 0 is truncated at its last step: it bootstraps from row T (the final observation, which is
         // also row 0 of the next unroll). Column 1 starts with the autoreset step of an episode that
@@ -180,7 +180,7 @@ public class ImpalaLossTests
     }
 
     [Fact]
-    public void Abs_one_clipping_is_applied_to_rewards_before_v_trace()
+    public void AbsOneClippingIsAppliedToRewardsBeforeVTrace()
     {
         var policy = PolicySpec.Categorical(2);
         var s = Setup.Create(policy, T: 1, B: 2, seed: 3, onPolicy: true);
@@ -196,7 +196,7 @@ public class ImpalaLossTests
     }
 
     [Fact]
-    public void Loss_terms_follow_their_definitions_and_kl_measures_the_policy_lag()
+    public void LossTermsFollowTheirDefinitionsAndKlMeasuresThePolicyLag()
     {
         var policy = PolicySpec.Categorical(3);
         var s = Setup.Create(policy, T: 3, B: 2, seed: 9, onPolicy: false);
@@ -233,7 +233,7 @@ public class ImpalaLossTests
     }
 
     [Fact]
-    public void Mean_reduction_divides_losses_and_gradients_by_the_number_of_valid_steps()
+    public void MeanReductionDividesLossesAndGradientsByTheNumberOfValidSteps()
     {
         var policy = PolicySpec.Gaussian(2);
         var s = Setup.Create(policy, T: 4, B: 2, seed: 5, onPolicy: false);
@@ -250,7 +250,7 @@ public class ImpalaLossTests
     }
 
     [Fact]
-    public void Mismatched_shapes_are_rejected()
+    public void MismatchedShapesAreRejected()
     {
         var s = Setup.Create(PolicySpec.Categorical(3), T: 2, B: 1, seed: 1, onPolicy: true);
         var wrongHead = new ImpalaLoss(new ImpalaOptions(), PolicySpec.Categorical(4));

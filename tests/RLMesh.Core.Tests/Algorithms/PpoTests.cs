@@ -49,15 +49,15 @@ public class PpoTests
     }
 
     [Fact]
-    public void Categorical_loss_gradients_match_finite_differences_with_value_clipping_and_normalized_advantages()
+    public void CategoricalLossGradientsMatchFiniteDifferencesWithValueClippingAndNormalizedAdvantages()
         => CheckGradients(PolicySpec.Categorical(3), new PpoOptions { ClipEpsilon = 0.1f, ClipValueLoss = true, ValueClipEpsilon = 0.2f });
 
     [Fact]
-    public void Gaussian_loss_gradients_match_finite_differences_including_the_log_std_columns()
+    public void GaussianLossGradientsMatchFiniteDifferencesIncludingTheLogStdColumns()
         => CheckGradients(PolicySpec.Gaussian(2), new PpoOptions { ClipEpsilon = 0.1f, EntropyCost = 0.05f, NormalizeAdvantages = false });
 
     [Fact]
-    public void The_policy_gradient_is_zero_exactly_where_the_surrogate_is_clipped()
+    public void ThePolicyGradientIsZeroExactlyWhereTheSurrogateIsClipped()
     {
         // Behaviour p(a=0) = 0.5; the current policy sets the ratio. Samples:
         // 0: A > 0, ratio 1.6 > 1.2   -> clipped, no gradient
@@ -95,7 +95,7 @@ public class PpoTests
     }
 
     [Fact]
-    public void The_value_gradient_is_zero_when_the_clipped_value_error_is_larger_and_outside_the_clip_range()
+    public void TheValueGradientIsZeroWhenTheClippedValueErrorIsLargerAndOutsideTheClipRange()
     {
         var policy = PolicySpec.Categorical(2);
         var loss = new PpoLoss(new PpoOptions { EntropyCost = 0, ClipValueLoss = true, ValueClipEpsilon = 0.2f, ValueCost = 1 }, policy);
@@ -110,7 +110,7 @@ public class PpoTests
     }
 
     [Fact]
-    public void Gae_stops_at_termination_bootstraps_at_truncation_and_skips_autoreset_steps()
+    public void GaeStopsAtTerminationBootstrapsAtTruncationAndSkipsAutoresetSteps()
     {
         // T = 3, B = 2. Column 0: truncated at t = 0, autoreset at t = 1, new episode at t = 2.
         // Column 1: terminated at t = 1, autoreset at t = 2.

@@ -46,7 +46,7 @@ public class VTraceTests
         => Assert.True(Math.Abs(expected - actual) <= 1e-5 * (1 + Math.Abs(expected)), $"{what}: expected {expected:R}, got {actual:R}");
 
     [Fact]
-    public void On_policy_targets_are_discounted_n_step_returns_with_bootstrap()
+    public void OnPolicyTargetsAreDiscountedNStepReturnsWithBootstrap()
     {
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), Prop.ForAll(Shapes, shape =>
         {
@@ -76,7 +76,7 @@ public class VTraceTests
     }
 
     [Fact]
-    public void Clipped_importance_weights_give_the_hand_computed_targets()
+    public void ClippedImportanceWeightsGiveTheHandComputedTargets()
     {
         // Column 0: ratios (2, 0.5, 1.2), RhoBar 1.5, CBar 1, PgRhoBar 1
         //   rho = (1.5, 0.5, 1.2), c = (1, 0.5, 1), pg rho = (1, 0.5, 1)
@@ -108,7 +108,7 @@ public class VTraceTests
     }
 
     [Fact]
-    public void Targets_equal_the_closed_form_sum_of_discounted_traced_deltas()
+    public void TargetsEqualTheClosedFormSumOfDiscountedTracedDeltas()
     {
         // v_s = V(x_s) + sum_{t>=s} (prod_{i=s}^{t-1} gamma_i c_i) delta_t, with clipping and lambda active.
         var options = new VTraceOptions(RhoBar: 1.2f, CBar: 0.9f, PgRhoBar: 1.1f, Lambda: 0.8f);
@@ -138,7 +138,7 @@ public class VTraceTests
     }
 
     [Fact]
-    public void Lambda_below_one_matches_a_naive_backward_recursion()
+    public void LambdaBelowOneMatchesANaiveBackwardRecursion()
     {
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), Prop.ForAll(Shapes, shape =>
         {
@@ -166,7 +166,7 @@ public class VTraceTests
     }
 
     [Fact]
-    public void Lambda_zero_gives_one_step_targets()
+    public void LambdaZeroGivesOneStepTargets()
     {
         var p = Problem.Random(T: 5, B: 2, seed: 8, onPolicy: false);
         var (vs, _) = p.Run(new VTraceOptions(Lambda: 0f));
@@ -182,7 +182,7 @@ public class VTraceTests
     }
 
     [Fact]
-    public void A_minus_infinity_log_rho_leaves_the_value_unchanged_and_cuts_the_trace()
+    public void AMinusInfinityLogRhoLeavesTheValueUnchangedAndCutsTheTrace()
     {
         // Step 1 has rho = c = 0: vs_1 = V_1 and pgAdv_1 = 0; step 0 then sees only its own delta
         // (on-policy): vs_0 = r_0 + gamma_0 * V_1.
@@ -200,7 +200,7 @@ public class VTraceTests
     }
 
     [Fact]
-    public void Default_struct_options_are_rejected_but_new_options_use_the_documented_defaults()
+    public void DefaultStructOptionsAreRejectedButNewOptionsUseTheDocumentedDefaults()
     {
         Assert.Equal(new VTraceOptions(1, 1, 1, 1), new VTraceOptions());
         Assert.Equal(new VTraceOptions(1, 1, 1, 1), VTraceOptions.Default);

@@ -10,7 +10,7 @@ public class VmpoTests
     private const double GradTolerance = 5e-3;
 
     [Fact]
-    public void Top_k_weights_keep_the_top_half_of_valid_advantages_and_softmax_them_by_temperature()
+    public void TopKWeightsKeepTheTopHalfOfValidAdvantagesAndSoftmaxThemByTemperature()
     {
         float[] advantages = [1, 3, 2, -1, 5, 0];
         bool[] valid = [true, true, true, true, false, true]; // the 5 is an autoreset step: never selected
@@ -29,7 +29,7 @@ public class VmpoTests
     }
 
     [Fact]
-    public void The_temperature_loss_and_its_derivative_match_hand_computed_values()
+    public void TheTemperatureLossAndItsDerivativeMatchHandComputedValues()
     {
         float[] selected = [1, 2];
         var (loss, dEta) = VmpoLoss.TemperatureLoss(selected, eta: 1, epsEta: 0.1);
@@ -45,7 +45,7 @@ public class VmpoTests
     }
 
     [Fact]
-    public void The_alpha_loss_is_alpha_times_the_slack_and_its_derivative_pushes_alpha_up_when_kl_exceeds_epsilon()
+    public void TheAlphaLossIsAlphaTimesTheSlackAndItsDerivativePushesAlphaUpWhenKlExceedsEpsilon()
     {
         var (loss, dAlpha) = VmpoLoss.AlphaLoss(alpha: 5, epsAlpha: 0.01, kl: 0.03);
         Assert.Equal(5 * (0.01 - 0.03), loss, 12);
@@ -54,7 +54,7 @@ public class VmpoTests
     }
 
     [Fact]
-    public void Decoupled_gaussian_kls_match_hand_computed_values_and_sum_to_the_full_kl_when_one_part_is_unchanged()
+    public void DecoupledGaussianKlsMatchHandComputedValuesAndSumToTheFullKlWhenOnePartIsUnchanged()
     {
         // sigma_old = 1, mu_old = 0; mu = 1, sigma = 2.
         var (klMu, klSigma) = VmpoLoss.DecoupledGaussianKl([0f], [0f], [1f], [MathF.Log(2)]);
@@ -74,7 +74,7 @@ public class VmpoTests
     }
 
     [Fact]
-    public void N_step_targets_stop_at_termination_bootstrap_at_truncation_n_and_the_unroll_end()
+    public void NStepTargetsStopAtTerminationBootstrapAtTruncationNAndTheUnrollEnd()
     {
         // T = 4, B = 2, n = 2. Column 0: no episode end. Column 1: terminated at t = 0 (autoreset t = 1),
         // truncated at t = 2 (autoreset t = 3).
@@ -133,13 +133,13 @@ public class VmpoTests
     }
 
     [Fact]
-    public void Categorical_loss_gradients_match_finite_differences() => CheckGradients(PolicySpec.Categorical(3));
+    public void CategoricalLossGradientsMatchFiniteDifferences() => CheckGradients(PolicySpec.Categorical(3));
 
     [Fact]
-    public void Gaussian_loss_gradients_with_decoupled_trust_regions_match_finite_differences() => CheckGradients(PolicySpec.Gaussian(2));
+    public void GaussianLossGradientsWithDecoupledTrustRegionsMatchFiniteDifferences() => CheckGradients(PolicySpec.Gaussian(2));
 
     [Fact]
-    public void The_target_network_is_copied_every_target_period_updates_and_the_duals_stay_positive()
+    public void TheTargetNetworkIsCopiedEveryTargetPeriodUpdatesAndTheDualsStayPositive()
     {
         var spec = new NetworkSpec(1, [4], Activation.Tanh, new GaussianHead(1));
         var net = ActorCriticNet.Create(spec, 3);

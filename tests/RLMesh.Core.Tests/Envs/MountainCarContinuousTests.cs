@@ -20,7 +20,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void The_state_is_stored_as_float32_after_every_step_and_the_next_step_starts_from_it()
+    public void TheStateIsStoredAsFloat32AfterEveryStepAndTheNextStepStartsFromIt()
     {
         var env = WithState(Id, -0.5, 0.0);
         var (_, obs1) = Step(env, 0.7f);
@@ -35,7 +35,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void The_penalty_uses_the_unclipped_action_while_the_force_is_clipped()
+    public void ThePenaltyUsesTheUnclippedActionWhileTheForceIsClipped()
     {
         var (clipped, obsClipped) = Step(WithState(Id, -0.5, 0.0), 3f);
         var (unit, obsUnit) = Step(WithState(Id, -0.5, 0.0), 1f);
@@ -46,7 +46,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void Reaching_the_goal_terminates_with_100_minus_the_action_penalty()
+    public void ReachingTheGoalTerminatesWith100MinusTheActionPenalty()
     {
         var env = WithState(Id, 0.44, 0.07);
         var (outcome, _) = Step(env, 0.5f);
@@ -55,7 +55,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void Termination_is_checked_on_the_float64_position_before_rounding()
+    public void TerminationIsCheckedOnTheFloat64PositionBeforeRounding()
     {
         const double v0 = 0.03;
         double start = FindStartLandingExactlyOn(0.45, 0.42, p => Expected(p, v0, 0f).P);
@@ -68,7 +68,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void Hitting_the_left_wall_while_moving_left_stops_the_car()
+    public void HittingTheLeftWallWhileMovingLeftStopsTheCar()
     {
         var env = WithState(Id, -1.19, -0.07);
         var (_, obs) = Step(env, -1f);
@@ -76,7 +76,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void Episodes_are_truncated_on_exactly_the_999th_step()
+    public void EpisodesAreTruncatedOnExactlyThe999thStep()
     {
         var env = EnvRegistry.Make(Id);
         env.Reset(5);
@@ -90,7 +90,7 @@ public class MountainCarContinuousTests
     }
 
     [Fact]
-    public void An_episode_can_terminate_and_truncate_on_the_same_step()
+    public void AnEpisodeCanTerminateAndTruncateOnTheSameStep()
     {
         // Coast 922 steps from -0.6, then pump with full force: found by search so the goal is reached on
         // exactly the 999th step.

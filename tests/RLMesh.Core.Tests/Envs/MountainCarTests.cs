@@ -19,7 +19,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void A_step_follows_the_velocity_and_position_equations_in_float64()
+    public void AStepFollowsTheVelocityAndPositionEquationsInFloat64()
     {
         var env = WithState(Id, -0.5, 0.01);
         var (outcome, obs) = Step(env, 2);
@@ -30,7 +30,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void Hitting_the_left_wall_while_moving_left_stops_the_car()
+    public void HittingTheLeftWallWhileMovingLeftStopsTheCar()
     {
         var env = WithState(Id, -1.19, -0.07);
         var (_, obs) = Step(env, 0);
@@ -39,7 +39,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void Velocity_is_clipped_to_the_maximum_speed_before_the_position_update()
+    public void VelocityIsClippedToTheMaximumSpeedBeforeThePositionUpdate()
     {
         var env = WithState(Id, -0.5, 0.07);
         Step(env, 2);
@@ -49,7 +49,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void Reaching_position_0_5_exactly_with_nonnegative_velocity_terminates()
+    public void ReachingPosition05ExactlyWithNonnegativeVelocityTerminates()
     {
         const double v0 = 0.02;
         double start = FindStartLandingExactlyOn(0.5, 0.48, p => Expected(p, v0, 1).P);
@@ -66,7 +66,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void Being_past_the_goal_while_moving_left_does_not_terminate()
+    public void BeingPastTheGoalWhileMovingLeftDoesNotTerminate()
     {
         var env = WithState(Id, 0.55, -0.01);
         var (outcome, _) = Step(env, 0);
@@ -75,7 +75,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void The_right_wall_clips_position_to_0_6_and_terminates()
+    public void TheRightWallClipsPositionTo06AndTerminates()
     {
         var env = WithState(Id, 0.59, 0.07);
         var (outcome, obs) = Step(env, 2);
@@ -84,7 +84,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void Episodes_are_truncated_on_exactly_the_200th_step()
+    public void EpisodesAreTruncatedOnExactlyThe200thStep()
     {
         var env = EnvRegistry.Make(Id);
         env.Reset(3);
@@ -99,7 +99,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void Reset_samples_position_in_the_documented_range_with_zero_velocity()
+    public void ResetSamplesPositionInTheDocumentedRangeWithZeroVelocity()
     {
         var env = EnvRegistry.Make(Id);
         for (ulong seed = 0; seed < 200; seed++)
@@ -111,7 +111,7 @@ public class MountainCarTests
     }
 
     [Fact]
-    public void An_episode_can_terminate_and_truncate_on_the_same_step()
+    public void AnEpisodeCanTerminateAndTruncateOnTheSameStep()
     {
         // Coast 90 steps from -0.6, then pump energy: found by searching start and coasting length so the
         // goal is reached on exactly the 200th step.

@@ -16,7 +16,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void A_step_follows_the_README_equations()
+    public void AStepFollowsTheREADMEEquations()
     {
         var env = WithState(Id, 1.0, -2.0);
         var (outcome, obs) = Step(env, 1.5f);
@@ -32,7 +32,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void Reward_is_computed_before_the_step_from_the_unwrapped_theta_normalised()
+    public void RewardIsComputedBeforeTheStepFromTheUnwrappedThetaNormalised()
     {
         double theta = 2 * Math.PI + 0.5;
         var env = WithState(Id, theta, 1.0);
@@ -46,7 +46,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void Torque_is_clipped_to_2_and_the_cost_uses_the_clipped_torque()
+    public void TorqueIsClippedTo2AndTheCostUsesTheClippedTorque()
     {
         var a = WithState(Id, 0.3, 0.2);
         var b = WithState(Id, 0.3, 0.2);
@@ -59,7 +59,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void Angular_velocity_is_clipped_to_8_before_theta_is_integrated()
+    public void AngularVelocityIsClippedTo8BeforeThetaIsIntegrated()
     {
         var env = WithState(Id, 0.0, 9.5);
         var (outcome, obs) = Step(env, 0f);
@@ -70,7 +70,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void It_never_terminates_and_truncates_on_exactly_the_200th_step()
+    public void ItNeverTerminatesAndTruncatesOnExactlyThe200thStep()
     {
         var env = EnvRegistry.Make(Id);
         env.Reset(11);
@@ -84,7 +84,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void The_observation_is_cos_sin_and_velocity_not_the_state()
+    public void TheObservationIsCosSinAndVelocityNotTheState()
     {
         var env = WithState(Id, Math.PI, 0.25);
         var obs = new float[3];
@@ -95,7 +95,7 @@ public class PendulumTests
     }
 
     [Fact]
-    public void A_NaN_torque_is_rejected()
+    public void ANaNTorqueIsRejected()
     {
         var env = WithState(Id, 0.0, 0.0);
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Step(env, float.NaN));

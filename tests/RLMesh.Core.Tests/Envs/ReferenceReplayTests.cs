@@ -8,10 +8,10 @@ public class ReferenceReplayTests
     private const double Tolerance = 1e-5;
 
     [Fact]
-    public void CartPole_replays_every_recorded_Gymnasium_episode() => ReplayAll("CartPole-v1", 40, 7682);
+    public void CartPoleReplaysEveryRecordedGymnasiumEpisode() => ReplayAll("CartPole-v1", 40, 7682);
 
     [Fact]
-    public void Acrobot_replays_every_recorded_Gymnasium_episode() => ReplayAll("Acrobot-v1", 40, 12463);
+    public void AcrobotReplaysEveryRecordedGymnasiumEpisode() => ReplayAll("Acrobot-v1", 40, 12463);
 
     private static bool Close(double actual, double expected)
         => Math.Abs(actual - expected) <= Tolerance * Math.Max(1.0, Math.Abs(expected));

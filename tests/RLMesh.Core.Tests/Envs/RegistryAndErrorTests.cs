@@ -12,7 +12,7 @@ public class RegistryAndErrorTests
     [InlineData("MountainCar-v0", 200, -110f, 2, 1)]
     [InlineData("Pendulum-v1", 200, float.NaN, 3, 1)]
     [InlineData("MountainCarContinuous-v0", 999, 90f, 2, 1)]
-    public void The_registry_makes_each_env_with_its_Gymnasium_spec(string id, int maxSteps, float threshold, int obsSize, int actSize)
+    public void TheRegistryMakesEachEnvWithItsGymnasiumSpec(string id, int maxSteps, float threshold, int obsSize, int actSize)
     {
         var env = EnvRegistry.Make(id);
         Assert.Equal(id, env.Id);
@@ -28,7 +28,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void The_registry_lists_the_five_classic_control_envs()
+    public void TheRegistryListsTheFiveClassicControlEnvs()
     {
         Assert.Equal(["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0"],
             EnvRegistry.All.Select(s => s.Id));
@@ -37,7 +37,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void An_unknown_id_throws_an_exception_listing_the_known_ids()
+    public void AnUnknownIdThrowsAnExceptionListingTheKnownIds()
     {
         var ex = Assert.Throws<UnknownEnvironmentException>(() => EnvRegistry.Make("CartPole-v0"));
         Assert.IsAssignableFrom<ArgumentException>(ex);
@@ -50,7 +50,7 @@ public class RegistryAndErrorTests
     [InlineData("CartPole-v1", 3)]
     [InlineData("Acrobot-v1", 5)]
     [InlineData("Pendulum-v1", 4)]
-    public void A_state_of_the_wrong_length_is_rejected_with_a_clear_message(string id, int length)
+    public void AStateOfTheWrongLengthIsRejectedWithAClearMessage(string id, int length)
     {
         var env = EnvRegistry.Make(id);
         var ex = Assert.Throws<ArgumentException>(() => env.SetState(new double[length]));
@@ -65,7 +65,7 @@ public class RegistryAndErrorTests
     [InlineData("Acrobot-v1", 3f)]
     [InlineData("MountainCar-v0", 1.25f)]
     [InlineData("MountainCar-v0", float.PositiveInfinity)]
-    public void An_action_outside_the_discrete_space_is_rejected(string id, float action)
+    public void AnActionOutsideTheDiscreteSpaceIsRejected(string id, float action)
     {
         var env = EnvRegistry.Make(id);
         env.Reset(0);
@@ -80,7 +80,7 @@ public class RegistryAndErrorTests
     [InlineData("MountainCar-v0")]
     [InlineData("Pendulum-v1")]
     [InlineData("MountainCarContinuous-v0")]
-    public void A_NaN_action_is_rejected(string id)
+    public void ANaNActionIsRejected(string id)
     {
         var env = EnvRegistry.Make(id);
         env.Reset(0);
@@ -88,7 +88,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void Continuous_actions_out_of_range_are_not_errors()
+    public void ContinuousActionsOutOfRangeAreNotErrors()
     {
         var env = EnvRegistry.Make("Pendulum-v1");
         env.Reset(0);
@@ -98,7 +98,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void Stepping_before_reset_and_wrong_buffer_lengths_are_rejected()
+    public void SteppingBeforeResetAndWrongBufferLengthsAreRejected()
     {
         var env = EnvRegistry.Make("CartPole-v1");
         Assert.Throws<InvalidOperationException>(() => env.Step(0));
@@ -109,7 +109,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void A_seed_reseeds_the_stream_and_no_seed_continues_it()
+    public void ASeedReseedsTheStreamAndNoSeedContinuesIt()
     {
         var a = EnvRegistry.Make("CartPole-v1");
         var b = EnvRegistry.Make("CartPole-v1");
@@ -121,7 +121,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void The_friendly_API_deconstructs_and_matches_the_span_API()
+    public void TheFriendlyAPIDeconstructsAndMatchesTheSpanAPI()
     {
         var friendly = EnvRegistry.Make("Acrobot-v1");
         var core = EnvRegistry.Make("Acrobot-v1");
@@ -137,7 +137,7 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void SetState_restarts_the_time_limit_and_Acrobot_rounds_the_state_to_float32()
+    public void SetStateRestartsTheTimeLimitAndAcrobotRoundsTheStateToFloat32()
     {
         var env = EnvRegistry.Make("Acrobot-v1");
         env.Reset(0);

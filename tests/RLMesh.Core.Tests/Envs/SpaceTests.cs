@@ -8,7 +8,7 @@ namespace RLMesh.Core.Tests.Envs;
 public class SpaceTests
 {
     [Fact]
-    public void Spaces_print_like_Gymnasium()
+    public void SpacesPrintLikeGymnasium()
     {
         Assert.Equal("Discrete(2)", new Discrete(2).ToString());
         Assert.Equal("Box(-inf, inf, (4,), float32)", new Box(float.NegativeInfinity, float.PositiveInfinity, 4).ToString());
@@ -19,7 +19,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void Sizes_are_flat_element_counts()
+    public void SizesAreFlatElementCounts()
     {
         Assert.Equal(1, new Discrete(7).Size);
         Assert.Equal(6, new Box(0f, 1f, 2, 3).Size);
@@ -27,7 +27,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void Contains_checks_range_integrality_length_and_NaN()
+    public void ContainsChecksRangeIntegralityLengthAndNaN()
     {
         var d = new Discrete(3);
         Assert.True(d.Contains([2f]));
@@ -52,7 +52,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void Spaces_with_equal_contents_are_equal()
+    public void SpacesWithEqualContentsAreEqual()
     {
         Assert.Equal(new Box([0f, 1f], [2f, 3f], [2]), new Box([0f, 1f], [2f, 3f], [2]));
         Assert.NotEqual(new Box([0f, 1f], [2f, 3f], [2]), new Box([0f, 1f], [2f, 4f], [2]));
@@ -62,7 +62,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void A_Box_cannot_be_changed_through_the_arrays_it_was_built_from_or_hands_out()
+    public void ABoxCannotBeChangedThroughTheArraysItWasBuiltFromOrHandsOut()
     {
         float[] low = [0f], high = [1f];
         var box = new Box(low, high, [1]);
@@ -72,7 +72,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void Invalid_space_definitions_are_rejected()
+    public void InvalidSpaceDefinitionsAreRejected()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new Discrete(0));
         Assert.Throws<ArgumentException>(() => new Box([0f], [1f, 2f], [1]));
@@ -81,7 +81,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void Every_sample_of_every_space_is_contained_in_it()
+    public void EverySampleOfEverySpaceIsContainedInIt()
     {
         Space[] spaces =
         [
@@ -106,7 +106,7 @@ public class SpaceTests
     }
 
     [Fact]
-    public void Discrete_samples_cover_every_value()
+    public void DiscreteSamplesCoverEveryValue()
     {
         var rng = new Rng(3);
         var seen = new bool[4];

@@ -29,7 +29,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void The_step_after_an_episode_ends_returns_the_reset_observation_with_zero_reward_and_ignores_the_action()
+    public void TheStepAfterAnEpisodeEndsReturnsTheResetObservationWithZeroRewardAndIgnoresTheAction()
     {
         var vec = new VectorEnv("CartPole-v1", 2);
         var buf = new Buffers(vec);
@@ -64,7 +64,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void Sub_env_i_is_seeded_with_seed_plus_i()
+    public void SubEnvIIsSeededWithSeedPlusI()
     {
         var vec = new VectorEnv("Acrobot-v1", 3);
         var obs = new float[3 * 6];
@@ -77,7 +77,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void Episode_statistics_match_a_single_env_run_with_the_same_seed_and_actions()
+    public void EpisodeStatisticsMatchASingleEnvRunWithTheSameSeedAndActions()
     {
         const int numEnvs = 4, steps = 600;
         const ulong seed = 42;
@@ -132,7 +132,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void The_same_seed_and_actions_give_identical_results()
+    public void TheSameSeedAndActionsGiveIdenticalResults()
     {
         static List<float> Run(ulong seed)
         {
@@ -157,7 +157,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void The_vector_env_exposes_the_single_env_spaces_and_sizes()
+    public void TheVectorEnvExposesTheSingleEnvSpacesAndSizes()
     {
         var vec = new VectorEnv("Pendulum-v1", 5);
         Assert.Equal(5, vec.NumEnvs);
@@ -173,7 +173,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void The_friendly_step_reports_finished_episodes_in_its_info()
+    public void TheFriendlyStepReportsFinishedEpisodesInItsInfo()
     {
         var vec = new VectorEnv("CartPole-v1", 2);
         var (obs, _) = vec.Reset(3);
@@ -200,7 +200,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void Stepping_allocates_nothing_in_steady_state()
+    public void SteppingAllocatesNothingInSteadyState()
     {
         var vec = new VectorEnv("CartPole-v1", 8);
         var buf = new Buffers(vec);
@@ -214,7 +214,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void The_throughput_helper_runs_and_reports_a_positive_rate()
+    public void TheThroughputHelperRunsAndReportsAPositiveRate()
     {
         // Smoke test only: timings are machine-dependent and never asserted.
         double rate = EnvThroughput.MeasureStepsPerSecond("Pendulum-v1", 4, 10_000, 1);
@@ -222,7 +222,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void Bad_buffer_sizes_and_stepping_before_reset_are_rejected()
+    public void BadBufferSizesAndSteppingBeforeResetAreRejected()
     {
         var vec = new VectorEnv("CartPole-v1", 2);
         var buf = new Buffers(vec);
@@ -234,7 +234,7 @@ public class VectorEnvTests
     }
 
     [Fact]
-    public void CartPole_observations_stay_finite_under_any_action_sequence()
+    public void CartPoleObservationsStayFiniteUnderAnyActionSequence()
     {
         var gen = Gen.Choose(0, 1).ArrayOf(1500).Zip(Gen.Choose(0, 1_000_000));
         Prop.ForAll(Arb.From(gen), input =>

@@ -24,7 +24,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Heads))]
-    public void Backward_matches_finite_differences_of_a_weighted_sum_of_outputs_for_every_parameter(Activation activation, string head)
+    public void BackwardMatchesFiniteDifferencesOfAWeightedSumOfOutputsForEveryParameter(Activation activation, string head)
     {
         var net = ActorCriticNet.Create(SmallSpec(activation, Head(head)), seed: 42);
         int p = net.PolicyOutputSize;
@@ -53,7 +53,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Gaussian_head_broadcasts_the_log_std_parameter_to_every_row_and_sums_its_gradient_over_the_batch()
+    public void GaussianHeadBroadcastsTheLogStdParameterToEveryRowAndSumsItsGradientOverTheBatch()
     {
         var net = ActorCriticNet.Create(new NetworkSpec(3, [4], Activation.Tanh, new GaussianHead(2, -0.7f)), 1);
         Assert.Equal(4, net.PolicyOutputSize);
@@ -73,7 +73,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Backward_accumulates_into_existing_gradients()
+    public void BackwardAccumulatesIntoExistingGradients()
     {
         var net = ActorCriticNet.Create(SmallSpec(Activation.Tanh, new CategoricalHead(3)), 5);
         float[] obs = GradCheck.Random(1, Batch * 5);
@@ -87,7 +87,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Two_nets_from_the_same_seed_have_identical_parameters_and_outputs()
+    public void TwoNetsFromTheSameSeedHaveIdenticalParametersAndOutputs()
     {
         var spec = new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2));
         var a = ActorCriticNet.Create(spec, 99);
@@ -108,7 +108,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     [InlineData(1)]
     [InlineData(64)]
     [InlineData(67)]
-    public void Evaluate_gives_exactly_the_outputs_of_Forward(int batch)
+    public void EvaluateGivesExactlyTheOutputsOfForward(int batch)
     {
         var net = ActorCriticNet.Create(new NetworkSpec(4, [64, 64], Activation.ReLU, new GaussianHead(3)), 8);
         var session = net.CreateInferenceSession();
@@ -122,7 +122,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Evaluate_allocates_nothing_after_warm_up()
+    public void EvaluateAllocatesNothingAfterWarmUp()
     {
         var net = ActorCriticNet.Create(new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2)), 1);
         var session = net.CreateInferenceSession();
@@ -141,7 +141,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void An_actor_copy_follows_the_learner_after_CopyFrom_and_Clone_is_deep()
+    public void AnActorCopyFollowsTheLearnerAfterCopyFromAndCloneIsDeep()
     {
         var spec = new NetworkSpec(4, [16], Activation.Tanh, new CategoricalHead(2));
         var learner = ActorCriticNet.Create(spec, 1);
@@ -157,7 +157,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Parameters_are_laid_out_torso_then_policy_then_value_then_log_std()
+    public void ParametersAreLaidOutTorsoThenPolicyThenValueThenLogStd()
     {
         var net = ActorCriticNet.Create(new NetworkSpec(4, [8, 6], Activation.Tanh, new GaussianHead(2)), 1);
         string[] names = net.Parameters.Slices.Select(s => s.Name).ToArray();
@@ -168,7 +168,7 @@ public class ActorCriticNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_net_without_hidden_layers_is_a_linear_model_whose_gradients_check()
+    public void ANetWithoutHiddenLayersIsALinearModelWhoseGradientsCheck()
     {
         var net = ActorCriticNet.Create(new NetworkSpec(3, [], Activation.Tanh, new CategoricalHead(2)) { PolicyGain = 1f }, 4);
         float[] obs = GradCheck.Random(1, Batch * 3);

@@ -18,7 +18,7 @@ public class DistributionsTests
     // ---- Categorical ----
 
     [Fact]
-    public void LogSoftmax_stays_finite_and_normalized_for_huge_logits()
+    public void LogSoftmaxStaysFiniteAndNormalizedForHugeLogits()
     {
         float[] logits = [1000f, 1001f, 999f];
         var logProbs = new float[3];
@@ -31,7 +31,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_entropy_matches_hand_computed_values()
+    public void CategoricalEntropyMatchesHandComputedValues()
     {
         // p = (1/2, 1/4, 1/4): H = 1/2 ln 2 + 2 * 1/4 ln 4 = 1.5 ln 2.
         Assert.Equal(1.5 * Math.Log(2), Categorical.Entropy(LogitsFromProbs(0.5, 0.25, 0.25)), 5);
@@ -42,7 +42,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_kl_matches_a_hand_computed_value()
+    public void CategoricalKlMatchesAHandComputedValue()
     {
         // KL((1/2, 1/2) || (1/4, 3/4)) = 1/2 ln 2 + 1/2 ln(2/3) = 1/2 ln(4/3).
         float kl = Categorical.Kl(LogitsFromProbs(0.5, 0.5), [0f, (float)Math.Log(3)]);
@@ -50,7 +50,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_log_prob_is_the_log_softmax_entry()
+    public void CategoricalLogProbIsTheLogSoftmaxEntry()
     {
         var logits = LogitsFromProbs(0.1, 0.2, 0.7);
         Assert.Equal(Math.Log(0.2), Categorical.LogProb(logits, 1), 5);
@@ -58,7 +58,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Kl_of_a_distribution_with_itself_is_zero_even_with_shifted_logits()
+    public void KlOfADistributionWithItselfIsZeroEvenWithShiftedLogits()
     {
         var rng = new Rng(11);
         var p = GradientCheck.RandomVector(ref rng, 6, -4, 4);
@@ -72,7 +72,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Kl_is_never_negative_for_random_distributions()
+    public void KlIsNeverNegativeForRandomDistributions()
     {
         var cases = Gen.Zip(Gen.Choose(1, 8), Gen.Choose(0, int.MaxValue)).ToArbitrary();
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), Prop.ForAll(cases, c =>
@@ -90,7 +90,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_log_prob_gradient_matches_finite_differences()
+    public void CategoricalLogProbGradientMatchesFiniteDifferences()
     {
         var rng = new Rng(1);
         for (int trial = 0; trial < 5; trial++)
@@ -108,7 +108,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_entropy_gradient_matches_finite_differences()
+    public void CategoricalEntropyGradientMatchesFiniteDifferences()
     {
         var rng = new Rng(2);
         for (int trial = 0; trial < 10; trial++)
@@ -122,7 +122,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_kl_gradients_match_finite_differences_on_both_sides()
+    public void CategoricalKlGradientsMatchFiniteDifferencesOnBothSides()
     {
         var rng = new Rng(3);
         for (int trial = 0; trial < 10; trial++)
@@ -139,7 +139,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Gradient_helpers_accumulate_scaled_terms()
+    public void GradientHelpersAccumulateScaledTerms()
     {
         float[] logits = [0.3f, -1.2f, 2.0f];
         var once = new float[3];
@@ -150,7 +150,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_sample_frequencies_pass_a_chi_square_test()
+    public void CategoricalSampleFrequenciesPassAChiSquareTest()
     {
         // Fixed seed, so this is deterministic; the bound is the 0.999 quantile of chi^2 with 3 degrees of
         // freedom (16.27): a correct sampler fails it for 1 seed in 1000.
@@ -170,7 +170,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_sample_on_rows_too_big_for_the_stack_buffer_has_the_right_frequencies()
+    public void CategoricalSampleOnRowsTooBigForTheStackBufferHasTheRightFrequencies()
     {
         const int actions = 300;
         var rng = new Rng(77);
@@ -191,7 +191,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_sample_never_picks_a_masked_action()
+    public void CategoricalSampleNeverPicksAMaskedAction()
     {
         float[] logits = [float.NegativeInfinity, 0.5f, float.NegativeInfinity, -0.5f];
         var rng = new Rng(5);
@@ -203,14 +203,14 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Categorical_sample_rejects_nan_logits()
+    public void CategoricalSampleRejectsNanLogits()
     {
         var rng = new Rng(5);
         Assert.Throws<ArgumentException>(() => Categorical.Sample([0f, float.NaN], ref rng));
     }
 
     [Fact]
-    public void Greedy_picks_the_first_largest_logit()
+    public void GreedyPicksTheFirstLargestLogit()
     {
         Assert.Equal(2, Categorical.Greedy([0f, 1f, 3f, 3f, -1f]));
         Assert.Equal(0, Categorical.Greedy([7f]));
@@ -219,7 +219,7 @@ public class DistributionsTests
     // ---- Diagonal Gaussian ----
 
     [Fact]
-    public void Gaussian_log_prob_matches_a_hand_computed_value()
+    public void GaussianLogProbMatchesAHandComputedValue()
     {
         // dim 0: N(0; 0, 1) -> -0.5 ln(2 pi) = -0.9189385
         // dim 1: N(3; 1, 2^2), z = 1 -> -0.5 - ln 2 - 0.9189385 = -2.1120857
@@ -228,14 +228,14 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Gaussian_entropy_matches_a_hand_computed_value()
+    public void GaussianEntropyMatchesAHandComputedValue()
     {
         // 2 * 0.5 ln(2 pi e) + ln 2 = 2.8378771 + 0.6931472
         Assert.Equal(3.5310243, DiagonalGaussian.Entropy([0f, (float)Math.Log(2)]), 5);
     }
 
     [Fact]
-    public void Gaussian_kl_matches_a_hand_computed_value()
+    public void GaussianKlMatchesAHandComputedValue()
     {
         // KL(N(0, 1) || N(1, 2^2)) = ln 2 + (1 + 1) / 8 - 1/2 = 0.4431472
         float kl = DiagonalGaussian.Kl([0f], [0f], [1f], [(float)Math.Log(2)]);
@@ -243,7 +243,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Gaussian_log_prob_gradients_match_finite_differences()
+    public void GaussianLogProbGradientsMatchFiniteDifferences()
     {
         var rng = new Rng(4);
         for (int trial = 0; trial < 10; trial++)
@@ -261,7 +261,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Gaussian_entropy_gradient_matches_finite_differences()
+    public void GaussianEntropyGradientMatchesFiniteDifferences()
     {
         float[] logStd = [-0.5f, 0.2f];
         var grad = new float[2];
@@ -270,7 +270,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Gaussian_kl_gradients_match_finite_differences_on_both_sides()
+    public void GaussianKlGradientsMatchFiniteDifferencesOnBothSides()
     {
         var rng = new Rng(6);
         for (int trial = 0; trial < 10; trial++)
@@ -291,7 +291,7 @@ public class DistributionsTests
     }
 
     [Fact]
-    public void Gaussian_samples_have_the_requested_mean_and_std()
+    public void GaussianSamplesHaveTheRequestedMeanAndStd()
     {
         float[] mean = [1.5f, -2f];
         float[] logStd = [(float)Math.Log(0.5), (float)Math.Log(3)];

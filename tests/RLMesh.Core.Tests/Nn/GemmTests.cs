@@ -75,7 +75,7 @@ public class GemmTests
     }
 
     [Fact]
-    public void All_variants_match_naive_loops_for_random_shapes_strides_and_accumulate_flags()
+    public void AllVariantsMatchNaiveLoopsForRandomShapesStridesAndAccumulateFlags()
     {
         var cases =
             from variant in Gen.Elements(Variant.Plain, Variant.TransposeA, Variant.TransposeB)
@@ -92,7 +92,7 @@ public class GemmTests
     }
 
     [Fact]
-    public void The_scalar_fallback_matches_naive_loops_too()
+    public void TheScalarFallbackMatchesNaiveLoopsToo()
     {
         Gemm.t_forceScalar = true;
         try
@@ -115,7 +115,7 @@ public class GemmTests
     [InlineData(2560, 64, 1)]
     [InlineData(1, 4, 64)]
     [InlineData(3, 300, 29)]
-    public void Every_variant_matches_naive_loops_at_the_network_shapes_including_k_beyond_one_block(int m, int k, int n)
+    public void EveryVariantMatchesNaiveLoopsAtTheNetworkShapesIncludingKBeyondOneBlock(int m, int k, int n)
     {
         foreach (Variant v in Enum.GetValues<Variant>())
         {
@@ -127,7 +127,7 @@ public class GemmTests
     }
 
     [Fact]
-    public void Repeated_products_of_the_same_inputs_are_bit_identical()
+    public void RepeatedProductsOfTheSameInputsAreBitIdentical()
     {
         var rng = new Rng(7);
         float[] a = Random(ref rng, 97 * 64), b = Random(ref rng, 64 * 45);
@@ -139,7 +139,7 @@ public class GemmTests
     }
 
     [Fact]
-    public void Undersized_operands_are_rejected()
+    public void UndersizedOperandsAreRejected()
     {
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[5], new float[6], new float[4], 2, 2, 3));
     }

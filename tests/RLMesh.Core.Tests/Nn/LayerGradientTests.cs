@@ -19,7 +19,7 @@ public class LayerGradientTests
     }
 
     [Fact]
-    public void Linear_backward_matches_finite_differences_for_weights_bias_and_input()
+    public void LinearBackwardMatchesFiniteDifferencesForWeightsBiasAndInput()
     {
         var (buffer, layer) = NewLayer();
         float[] x = GradCheck.Random(1, Batch * In);
@@ -40,7 +40,7 @@ public class LayerGradientTests
     }
 
     [Fact]
-    public void Linear_backward_accumulates_parameter_gradients_and_can_accumulate_the_input_gradient()
+    public void LinearBackwardAccumulatesParameterGradientsAndCanAccumulateTheInputGradient()
     {
         var (buffer, layer) = NewLayer();
         float[] x = GradCheck.Random(1, Batch * In);
@@ -55,7 +55,7 @@ public class LayerGradientTests
     }
 
     [Fact]
-    public void Linear_init_draws_weights_and_bias_within_gain_over_sqrt_fan_in()
+    public void LinearInitDrawsWeightsAndBiasWithinGainOverSqrtFanIn()
     {
         var buffer = new ParameterBuffer(Linear.Layout("fc", 64, 32));
         var layer = new Linear(buffer, "fc");
@@ -67,7 +67,7 @@ public class LayerGradientTests
     }
 
     [Fact]
-    public void Tanh_backward_matches_finite_differences()
+    public void TanhBackwardMatchesFiniteDifferences()
     {
         float[] x = GradCheck.Random(5, 37, -2, 2);
         float[] w = GradCheck.Random(6, 37);
@@ -85,7 +85,7 @@ public class LayerGradientTests
     }
 
     [Fact]
-    public void ReLU_backward_matches_finite_differences_away_from_zero()
+    public void ReLUBackwardMatchesFiniteDifferencesAwayFromZero()
     {
         float[] x = GradCheck.Random(7, 37, -2, 2);
         for (int i = 0; i < x.Length; i++) if (MathF.Abs(x[i]) < 0.05f) x[i] = 0.5f; // stay off the kink
@@ -107,7 +107,7 @@ public class LayerGradientTests
 public class TanhAccuracyTests
 {
     [Fact]
-    public void Tanh_is_within_a_few_float_ulps_of_the_exact_function_over_the_whole_range()
+    public void TanhIsWithinAFewFloatUlpsOfTheExactFunctionOverTheWholeRange()
     {
         const int n = 200_001;
         var x = new float[n];

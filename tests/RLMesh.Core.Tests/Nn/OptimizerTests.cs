@@ -24,7 +24,7 @@ public class OptimizerTests
 
     [Theory]
     [MemberData(nameof(RmsPropSettings))]
-    public void RmsProp_matches_the_pytorch_formulas_with_eps_outside_the_square_root(float momentum, bool centered)
+    public void RmsPropMatchesThePytorchFormulasWithEpsOutsideTheSquareRoot(float momentum, bool centered)
     {
         const double lr = 0.1, alpha = 0.9, eps = 0.01;
         var buffer = Buffer(Start);
@@ -62,7 +62,7 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void RmsProp_first_step_on_a_single_parameter_matches_a_hand_computation()
+    public void RmsPropFirstStepOnASingleParameterMatchesAHandComputation()
     {
         // g = 2, α = 0.99: v = 0.01·4 = 0.04, avg = 0.2 + 0.01 = 0.21, p = 1 − 0.01·2/0.21.
         var buffer = Buffer([1f]);
@@ -72,7 +72,7 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void Adam_matches_the_pytorch_formulas_with_bias_correction()
+    public void AdamMatchesThePytorchFormulasWithBiasCorrection()
     {
         const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
         var buffer = Buffer(Start);
@@ -100,7 +100,7 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void Optimizer_state_round_trips_through_export_and_import()
+    public void OptimizerStateRoundTripsThroughExportAndImport()
     {
         foreach (Func<ParameterBuffer, Optimizer> make in new Func<ParameterBuffer, Optimizer>[]
                  {
@@ -126,7 +126,7 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void ClipGlobalNorm_scales_gradients_to_the_max_norm_and_returns_the_norm_before_clipping()
+    public void ClipGlobalNormScalesGradientsToTheMaxNormAndReturnsTheNormBeforeClipping()
     {
         float[] g = [3f, 4f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 12f]; // norm 13
         float norm = GradientClipping.ClipGlobalNorm(g, 1f);
@@ -138,7 +138,7 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void ClipGlobalNorm_leaves_gradients_untouched_when_under_the_max_norm()
+    public void ClipGlobalNormLeavesGradientsUntouchedWhenUnderTheMaxNorm()
     {
         float[] g = [0.3f, -0.4f];
         float norm = GradientClipping.ClipGlobalNorm(g, 40f);

@@ -6,7 +6,7 @@ namespace RLMesh.Core.Tests.Nn;
 public class TensorAndBufferTests
 {
     [Fact]
-    public void Tensor_indexes_row_major_and_views_share_storage()
+    public void TensorIndexesRowMajorAndViewsShareStorage()
     {
         var t = Tensor.FromArray([0, 1, 2, 3, 4, 5], 2, 3);
         Assert.Equal(5f, t[1, 2]);
@@ -20,7 +20,7 @@ public class TensorAndBufferTests
     }
 
     [Fact]
-    public void ParameterBuffer_packs_named_slices_back_to_back_in_one_array()
+    public void ParameterBufferPacksNamedSlicesBackToBackInOneArray()
     {
         var buffer = new ParameterBuffer([("a", [2, 3]), ("b", [4])]);
         Assert.Equal(10, buffer.Count);

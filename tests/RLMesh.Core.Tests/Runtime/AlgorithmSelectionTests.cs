@@ -11,7 +11,7 @@ public class AlgorithmSelectionTests
     [InlineData("impact", typeof(ImpactLearner))]
     [InlineData("ppo", typeof(PpoLearner))]
     [InlineData("vmpo", typeof(VmpoLearner))]
-    public void Every_algorithm_validates_from_its_defaults_and_gets_its_own_learner(string algo, Type learner)
+    public void EveryAlgorithmValidatesFromItsDefaultsAndGetsItsOwnLearner(string algo, Type learner)
     {
         foreach (var env in new[] { "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0" })
         {
@@ -23,14 +23,14 @@ public class AlgorithmSelectionTests
     }
 
     [Fact]
-    public void An_unknown_algorithm_is_reported_with_the_available_ones()
+    public void AnUnknownAlgorithmIsReportedWithTheAvailableOnes()
     {
         var errors = TrainingOptions.ForEnvironment("CartPole-v1", "dqn").Validate();
         Assert.Contains(errors, e => e.Contains("dqn") && e.Contains("impala, impact, ppo, vmpo"));
     }
 
     [Fact]
-    public void Ppo_is_synchronous_and_rejects_a_batch_that_is_not_one_unroll_per_actor()
+    public void PpoIsSynchronousAndRejectsABatchThatIsNotOneUnrollPerActor()
     {
         var options = TrainingOptions.ForEnvironment("CartPole-v1", "ppo");
         Assert.True(options.Synchronous);
@@ -40,7 +40,7 @@ public class AlgorithmSelectionTests
     }
 
     [Fact]
-    public async Task Synchronous_ppo_trains_only_on_data_from_the_current_parameters()
+    public async Task SynchronousPpoTrainsOnlyOnDataFromTheCurrentParameters()
     {
         var options = TrainingOptions.ForEnvironment("CartPole-v1", "ppo") with { MaxFrames = 20_000, ReportIntervalSeconds = 0.05 };
         var result = await new EmbeddedTrainer(options).RunAsync(null, CancellationToken.None);
@@ -49,7 +49,7 @@ public class AlgorithmSelectionTests
     }
 
     [Fact]
-    public async Task Impact_trains_each_batch_k_times_but_counts_its_frames_once()
+    public async Task ImpactTrainsEachBatchKTimesButCountsItsFramesOnce()
     {
         var options = TrainingOptions.ForEnvironment("CartPole-v1", "impact") with { MaxFrames = 64_000, TargetReturn = 1e9 };
         var trainer = new EmbeddedTrainer(options);
