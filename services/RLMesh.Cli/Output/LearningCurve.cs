@@ -10,6 +10,15 @@ public static class LearningCurve
 {
     private const double Width = 720, Height = 420, Left = 70, Right = 20, Top = 40, Bottom = 50;
 
+    // 1, 2 or 5 times a power of ten: tick labels a person reads at a glance.
+    private static double NiceStep(double rough)
+    {
+        if (!(rough > 0)) return 1;
+        double power = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        double m = rough / power;
+        return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * power;
+    }
+
     public static string Svg(TrainingResult result)
     {
         var points = result.Reports.Where(r => r.MeanReturn is not null).Select(r => (x: (double)r.Frames, y: r.MeanReturn!.Value)).ToList();
@@ -18,9 +27,11 @@ public static class LearningCurve
         double yMin = points.Count > 0 ? points.Min(p => p.y) : 0, yMax = points.Count > 0 ? points.Max(p => p.y) : 1;
         if (double.IsFinite(target)) { yMin = Math.Min(yMin, target); yMax = Math.Max(yMax, target); }
         if (yMax - yMin < 1e-9) { yMin -= 1; yMax += 1; }
-        double pad = 0.05 * (yMax - yMin);
-        yMin -= pad;
-        yMax += pad;
+        double yStep = NiceStep((yMax - yMin) / 5);
+        yMin = Math.Floor(yMin / yStep) * yStep;
+        yMax = Math.Ceiling(yMax / yStep) * yStep;
+        double xStep = NiceStep(xMax / 5);
+        xMax = Math.Ceiling(xMax / xStep) * xStep;
 
         double X(double x) => Left + x / xMax * (Width - Left - Right);
         double Y(double y) => Top + (yMax - y) / (yMax - yMin) * (Height - Top - Bottom);
@@ -33,11 +44,11 @@ public static class LearningCurve
         svg.Append($"<text x=\"{F(Width / 2)}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n");
         svg.Append($"<line x1=\"{F(Left)}\" y1=\"{F(Height - Bottom)}\" x2=\"{F(Width - Right)}\" y2=\"{F(Height - Bottom)}\" stroke=\"black\"/>\n");
         svg.Append($"<line x1=\"{F(Left)}\" y1=\"{F(Top)}\" x2=\"{F(Left)}\" y2=\"{F(Height - Bottom)}\" stroke=\"black\"/>\n");
-        for (int i = 0; i <= 5; i++)
-        {
-            double fx = xMax * i / 5, fy = yMin + (yMax - yMin) * i / 5;
+        for (double fx = 0; fx <= xMax + xStep / 2; fx += xStep)
             svg.Append($"<text x=\"{F(X(fx))}\" y=\"{F(Height - Bottom + 18)}\" text-anchor=\"middle\">{fx.ToString("N0", CultureInfo.InvariantCulture)}</text>\n");
-            svg.Append($"<text x=\"{F(Left - 6)}\" y=\"{F(Y(fy) + 4)}\" text-anchor=\"end\">{fy.ToString("F0", CultureInfo.InvariantCulture)}</text>\n");
+        for (double fy = yMin; fy <= yMax + yStep / 2; fy += yStep)
+        {
+            svg.Append($"<text x=\"{F(Left - 6)}\" y=\"{F(Y(fy) + 4)}\" text-anchor=\"end\">{fy.ToString("G6", CultureInfo.InvariantCulture)}</text>\n");
             svg.Append($"<line x1=\"{F(Left)}\" y1=\"{F(Y(fy))}\" x2=\"{F(Width - Right)}\" y2=\"{F(Y(fy))}\" stroke=\"#eee\"/>\n");
         }
         svg.Append($"<text x=\"{F(Width / 2)}\" y=\"{F(Height - 10)}\" text-anchor=\"middle\">environment frames</text>\n");

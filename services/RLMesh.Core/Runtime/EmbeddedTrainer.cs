@@ -85,6 +85,9 @@ public sealed class EmbeddedTrainer
         long? framesToSolve = null;
         double? secondsToSolve = null;
         double lagSum = 0, nextReport = o.ReportIntervalSeconds;
+        // Rows for metrics.csv and the learning curve also come every 1/200 of the frame budget, so a run that
+        // solves in a second still has a curve; progress lines stay once per report interval.
+        long curveStep = Math.Max(1, o.MaxFrames / 200), nextCurveFrames = curveStep;
         int lagCount = 0;
         LearnerUpdateStats last = default;
 
@@ -128,10 +131,12 @@ public sealed class EmbeddedTrainer
                     framesToSolve = frames;
                     secondsToSolve = clock.Elapsed.TotalSeconds;
                 }
-                if (clock.Elapsed.TotalSeconds >= nextReport)
+                bool printDue = clock.Elapsed.TotalSeconds >= nextReport;
+                if (printDue || frames >= nextCurveFrames)
                 {
-                    Report();
-                    nextReport = clock.Elapsed.TotalSeconds + o.ReportIntervalSeconds;
+                    Report(print: printDue);
+                    nextCurveFrames = frames + curveStep;
+                    if (printDue) nextReport = clock.Elapsed.TotalSeconds + o.ReportIntervalSeconds;
                 }
             }
         }
@@ -147,14 +152,14 @@ public sealed class EmbeddedTrainer
             await controller.ConfigureAwait(false);
         }
 
-        Report();
+        Report(print: true);
         return new TrainingResult(o, framesToSolve is not null, frames, clock.Elapsed.TotalSeconds,
             framesToSolve, secondsToSolve, window.Mean, updates, reports)
         {
             Sync = new SyncStats(actorLoops.Sum(a => a.WeightPulls), actorLoops.Sum(a => a.WeightPullBytes), aps.UnrollsTrained),
         };
 
-        void Report()
+        void Report(bool print)
         {
             double seconds = clock.Elapsed.TotalSeconds;
             var loss = last.Loss;
@@ -164,7 +169,7 @@ public sealed class EmbeddedTrainer
             lagSum = 0;
             lagCount = 0;
             reports.Add(report);
-            onReport?.Invoke(report);
+            if (print) onReport?.Invoke(report);
         }
     }
 
