@@ -8,7 +8,7 @@ namespace RLMesh.Cli.Output;
 /// <summary>A self-contained SVG of the 100-episode mean return against frames, with the target as a dashed line.</summary>
 public static class LearningCurve
 {
-    private const double Width = 720, Height = 420, Left = 70, Right = 20, Top = 40, Bottom = 50;
+    private const double Width = 720, Height = 420, Left = 70, Right = 40, Top = 40, Bottom = 50;
 
     // 1, 2 or 5 times a power of ten: tick labels a person reads at a glance.
     private static double NiceStep(double rough)
