@@ -1,0 +1,101 @@
+using System.Globalization;
+using RLMesh.Messaging.RabbitMq;
+using RLMesh.Messaging.Redis;
+
+namespace RLMesh.Hosting;
+
+/// <summary>
+/// Settings every role shares, bound from the configuration root (keys in docs/distributed.md). Two processes belong
+/// to the same run when they agree on <see cref="Run"/>, <see cref="Broker"/> and <see cref="Redis"/>; the shapes
+/// (<see cref="Env"/>, <see cref="Hidden"/>, <see cref="UnrollLength"/>) must agree too, or messages are refused.
+/// </summary>
+public sealed class ClusterOptions
+{
+    /// <summary>Names the run's queues (<c>rlmesh.{run}.unrolls</c>) and Redis keys (<c>rlmesh:{run}:*</c>).</summary>
+    public string Run { get; set; } = "default";
+    public string Env { get; set; } = "CartPole-v1";
+    public ulong Seed { get; set; } = 1;
+    /// <summary>amqp://user:pass@host:port/vhost</summary>
+    public string Broker { get; set; } = "amqp://guest:guest@localhost:5672/";
+    /// <summary>host:port (a redis:// prefix is accepted and stripped).</summary>
+    public string Redis { get; set; } = "localhost:6379";
+    public string? RedisPassword { get; set; }
+    /// <summary>Hidden layer sizes of the policy/value MLP, comma separated.</summary>
+    public string Hidden { get; set; } = "64,64";
+    /// <summary>T, steps per unroll; every runner of a run must use the same.</summary>
+    public int UnrollLength { get; set; } = 20;
+    /// <summary>Port of /healthz, /readyz, /stats (and /status on the parameter server); 0 turns HTTP off.</summary>
+    public int HttpPort { get; set; } = 8080;
+    /// <summary>Bound of each RabbitMQ queue, in messages.</summary>
+    public int QueueMaxLength { get; set; } = 2_000;
+
+    public int[] HiddenSizes()
+    {
+        var parts = Hidden.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1)
+                throw new ArgumentException($"Hidden must be positive integers separated by commas, got '{Hidden}'.");
+        }
+        return sizes;
+    }
+
+    public RabbitMqOptions UnrollQueue(ushort prefetch = 64) => new()
+    {
+        Uri = new Uri(Broker),
+        RunName = Run,
+        Kind = TrajectoryQueueKind.Unrolls,
+        Prefetch = prefetch,
+        MaxLength = QueueMaxLength,
+        // Unrolls are droppable (drop-head on overflow), so they skip the disk: a broker restart loses the queued ones.
+        PersistentMessages = false,
+    };
+
+    public RabbitMqOptions BatchQueue(ushort prefetch = 8) => new()
+    {
+        Uri = new Uri(Broker),
+        RunName = Run,
+        Kind = TrajectoryQueueKind.Batches,
+        Prefetch = prefetch,
+        MaxLength = Math.Max(16, QueueMaxLength / 8),
+        // Batches are never dropped, not even by a broker restart.
+        PersistentMessages = true,
+    };
+
+    public RedisOptions WeightStore(bool collectOnPublish) => new()
+    {
+        Configuration = RedisConfiguration,
+        Password = string.IsNullOrEmpty(RedisPassword) ? null : RedisPassword,
+        KeyPrefix = $"rlmesh:{Run}",
+        CollectOnPublish = collectOnPublish,
+    };
+
+    private string RedisConfiguration =>
+        Redis.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? Redis["redis://".Length..].TrimEnd('/') : Redis;
+
+    /// <summary>Problems a user can act on; empty when the options are usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Uri.TryCreate(Broker, UriKind.Absolute, out var broker) || broker.Scheme is not ("amqp" or "amqps"))
+            errors.Add($"Broker must be an amqp:// URI, got '{Broker}'");
+        if (string.IsNullOrWhiteSpace(Redis))
+            errors.Add("Redis must name host:port");
+        if (string.IsNullOrEmpty(Run) || !Run.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            errors.Add($"Run '{Run}' must be ASCII letters, digits, '-' or '_'");
+        if (!RLMesh.Core.Envs.EnvRegistry.Ids.Contains(Env))
+            errors.Add($"unknown environment '{Env}' (known: {string.Join(", ", RLMesh.Core.Envs.EnvRegistry.Ids)})");
+        if (UnrollLength < 1) errors.Add("UnrollLength must be at least 1");
+        if (HttpPort is < 0 or > 65535) errors.Add("HttpPort must be 0..65535");
+        try
+        {
+            HiddenSizes();
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+        return errors;
+    }
+}
