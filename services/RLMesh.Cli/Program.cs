@@ -6,6 +6,8 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(LaunchCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

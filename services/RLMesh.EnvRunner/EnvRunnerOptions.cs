@@ -10,7 +10,7 @@ public sealed class EnvRunnerOptions
     /// <summary>Identifies the runner in unrolls, heartbeats and /status. Empty: {host}-{pid}.</summary>
     public string? Id { get; set; }
     /// <summary>Environments stepped as one vector (B of each unroll).</summary>
-    public int Envs { get; set; } = 32;
+    public int Envs { get; set; } = 16;
     public double HeartbeatSeconds { get; set; } = 1;
 
     public string EffectiveId => string.IsNullOrWhiteSpace(Id)

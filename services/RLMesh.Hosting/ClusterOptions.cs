@@ -26,8 +26,13 @@ public sealed class ClusterOptions
     public int UnrollLength { get; set; } = 20;
     /// <summary>Port of /healthz, /readyz, /stats (and /status on the parameter server); 0 turns HTTP off.</summary>
     public int HttpPort { get; set; } = 8080;
-    /// <summary>Bound of each RabbitMQ queue, in messages.</summary>
-    public int QueueMaxLength { get; set; } = 2_000;
+    /// <summary>
+    /// Bound of the unroll queue, in messages (drop-head beyond it). Small on purpose: a long queue only holds stale
+    /// data, and every queued unroll adds policy lag.
+    /// </summary>
+    public int UnrollQueueMaxLength { get; set; } = 16;
+    /// <summary>Bound of the batch queue (reject-publish beyond it: replay waits, nothing is dropped).</summary>
+    public int BatchQueueMaxLength { get; set; } = 2;
 
     public int[] HiddenSizes()
     {
@@ -41,24 +46,32 @@ public sealed class ClusterOptions
         return sizes;
     }
 
-    public RabbitMqOptions UnrollQueue(ushort prefetch = 64) => new()
+    /// <summary>
+    /// The unroll queue as a runner (publisher) or replay (consumer) uses it. The confirm window is small on purpose:
+    /// drop-head confirms every publish, so the window is the only thing that stops a fast runner from parking hundreds
+    /// of unrolls in the broker's inbound buffers, each one adding policy lag.
+    /// </summary>
+    public RabbitMqOptions UnrollQueue(ushort prefetch = 16) => new()
     {
+        ConfirmWindow = 4,
         Uri = new Uri(Broker),
         RunName = Run,
         Kind = TrajectoryQueueKind.Unrolls,
         Prefetch = prefetch,
-        MaxLength = QueueMaxLength,
+        MaxLength = UnrollQueueMaxLength,
         // Unrolls are droppable (drop-head on overflow), so they skip the disk: a broker restart loses the queued ones.
         PersistentMessages = false,
     };
 
-    public RabbitMqOptions BatchQueue(ushort prefetch = 8) => new()
+    /// <summary>The batch queue: replay publishes with a window of 2, the learner prefetches 2 (one in hand, one ready).</summary>
+    public RabbitMqOptions BatchQueue(ushort prefetch = 2) => new()
     {
+        ConfirmWindow = 2,
         Uri = new Uri(Broker),
         RunName = Run,
         Kind = TrajectoryQueueKind.Batches,
         Prefetch = prefetch,
-        MaxLength = Math.Max(16, QueueMaxLength / 8),
+        MaxLength = BatchQueueMaxLength,
         // Batches are never dropped, not even by a broker restart.
         PersistentMessages = true,
     };
@@ -87,6 +100,7 @@ public sealed class ClusterOptions
         if (!RLMesh.Core.Envs.EnvRegistry.Ids.Contains(Env))
             errors.Add($"unknown environment '{Env}' (known: {string.Join(", ", RLMesh.Core.Envs.EnvRegistry.Ids)})");
         if (UnrollLength < 1) errors.Add("UnrollLength must be at least 1");
+        if (UnrollQueueMaxLength < 1 || BatchQueueMaxLength < 1) errors.Add("queue bounds must be at least 1");
         if (HttpPort is < 0 or > 65535) errors.Add("HttpPort must be 0..65535");
         try
         {

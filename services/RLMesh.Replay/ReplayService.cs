@@ -11,7 +11,7 @@ public sealed class ReplayOptions
 {
     public const string Section = "Replay";
     /// <summary>B: unrolls concatenated into one learner batch.</summary>
-    public int BatchUnrolls { get; set; } = 4;
+    public int BatchUnrolls { get; set; } = 2;
 }
 
 /// <summary>The replay service's counters under their metric-catalog names.</summary>
@@ -33,8 +33,8 @@ public sealed class ReplayStats : IServiceStats
 
 /// <summary>
 /// The replay service: consumes unrolls, hands them to <see cref="IBatchBuilder"/>, publishes the batches it yields to
-/// the learner's batch queue (reject-publish: never dropped; a slow learner slows replay, and replay's unacked
-/// prefetch then slows... nothing upstream: unrolls are drop-head, so runners never wait on the learner).
+/// the learner's batch queue (reject-publish: never dropped). A slow learner slows replay; the unroll queue then fills
+/// and drops its oldest unrolls (drop-head), so runners never wait on the learner and the learner sees fresh data.
 /// Acknowledgement: an unroll is acked when the next one is taken, so a crash loses at most the partial batch being
 /// formed plus the batch awaiting its confirm (unrolls are droppable by design; batches, once confirmed, are not).
 /// Invalid unrolls (undecodable, NaN/Inf, wrong shapes) are dead-lettered and counted by the queue.
@@ -53,7 +53,7 @@ public sealed partial class ReplayService(
     {
         health.NotReady(Component, "connecting");
         await using var unrolls = await ServiceDefaults.ConnectWithRetryAsync(
-            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.UnrollQueue(prefetch: (ushort)Math.Clamp(options.BatchUnrolls * 8, 16, 512)), logger, ct),
+            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.UnrollQueue(prefetch: (ushort)Math.Clamp(options.BatchUnrolls * 2, 2, 512)), logger, ct),
             logger, "RabbitMQ", health, Component, stoppingToken);
         await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
