@@ -31,6 +31,13 @@ public sealed class ClusterOptions
     /// data, and every queued unroll adds policy lag.
     /// </summary>
     public int UnrollQueueMaxLength { get; set; } = 16;
+    /// <summary>
+    /// Batches as persistent messages, so queued batches survive a broker restart. Off by default: a persistent publish
+    /// is confirmed only after the broker's fsync, which bounded the cluster to about half its frames/s here, and a
+    /// batch lost with a crashed broker costs no more than the unrolls drop-head discards anyway. Overflow never drops
+    /// a batch either way (reject-publish).
+    /// </summary>
+    public bool PersistentBatches { get; set; }
     /// <summary>Bound of the batch queue (reject-publish beyond it: replay waits, nothing is dropped).</summary>
     public int BatchQueueMaxLength { get; set; } = 2;
 
@@ -72,8 +79,7 @@ public sealed class ClusterOptions
         Kind = TrajectoryQueueKind.Batches,
         Prefetch = prefetch,
         MaxLength = BatchQueueMaxLength,
-        // Batches are never dropped, not even by a broker restart.
-        PersistentMessages = true,
+        PersistentMessages = PersistentBatches,
     };
 
     public RedisOptions WeightStore(bool collectOnPublish) => new()

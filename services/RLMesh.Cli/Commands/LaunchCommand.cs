@@ -62,16 +62,7 @@ internal sealed class ClusterLauncher(Dictionary<string, string?> values, string
 
     public async Task<int> RunAsync(int runners, TimeSpan statusInterval, CancellationToken cancellationToken)
     {
-        int psPort = ServerProcess.FreeLoopbackPort();
-        _children.Add(new Child("parameter-server", "parameter-server", psPort, null, this));
-        _children.Add(new Child("learner", "learner", ServerProcess.FreeLoopbackPort(), null, this));
-        _children.Add(new Child("replay", "replay", ServerProcess.FreeLoopbackPort(), null, this));
-        for (int i = 0; i < runners; i++)
-            _children.Add(new Child($"runner-{i}", "env-runner", ServerProcess.FreeLoopbackPort(), $"runner-{i}", this));
-        Console.WriteLine($"launching {_children.Count} processes; logs in {LogDir}; status on http://127.0.0.1:{psPort}/status");
-        foreach (var child in _children)
-            child.Start();
-
+        int psPort = StartAll(runners);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var clock = Stopwatch.StartNew();
         var nextStatus = statusInterval;
@@ -123,6 +114,69 @@ internal sealed class ClusterLauncher(Dictionary<string, string?> values, string
         if (final is not null)
             Console.WriteLine(final);
         return exitCode;
+    }
+
+    private int StartAll(int runners)
+    {
+        Directory.CreateDirectory(LogDir);
+        int psPort = ServerProcess.FreeLoopbackPort();
+        _children.Add(new Child("parameter-server", "parameter-server", psPort, null, this));
+        _children.Add(new Child("learner", "learner", ServerProcess.FreeLoopbackPort(), null, this));
+        _children.Add(new Child("replay", "replay", ServerProcess.FreeLoopbackPort(), null, this));
+        for (int i = 0; i < runners; i++)
+            _children.Add(new Child($"runner-{i}", "env-runner", ServerProcess.FreeLoopbackPort(), $"runner-{i}", this));
+        Console.WriteLine($"launching {_children.Count} processes; logs in {LogDir}; status on http://127.0.0.1:{psPort}/status");
+        foreach (var child in _children)
+            child.Start();
+        return psPort;
+    }
+
+    /// <summary>
+    /// Starts the cluster, lets it warm up, then measures the learner's consumed frames per second over
+    /// <paramref name="duration"/> (from the parameter server's /status), and stops it.
+    /// </summary>
+    public async Task<double> MeasureFramesPerSecondAsync(int runners, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        int psPort = StartAll(runners);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            var (frames0, clock0) = await WaitForLearnerFramesAsync(http, psPort, warmup, cancellationToken);
+            await Task.Delay(duration, cancellationToken);
+            var (frames1, clock1) = await WaitForLearnerFramesAsync(http, psPort, TimeSpan.Zero, cancellationToken);
+            if (_children.FirstOrDefault(c => c.Process!.HasExited) is { } dead)
+                throw new InvalidOperationException($"{dead.Name} exited with {dead.Process!.ExitCode} during the measurement; see {dead.LogFile}");
+            return (frames1 - frames0) / (clock1 - clock0).TotalSeconds;
+        }
+        finally
+        {
+            await Task.WhenAll(_children.Select(c => c.StopAsync()));
+        }
+    }
+
+    /// <summary>After <paramref name="atLeast"/>, the learner's frame count from the next fresh status (and when it was read).</summary>
+    private static async Task<(long Frames, TimeSpan At)> WaitForLearnerFramesAsync(HttpClient http, int port, TimeSpan atLeast, CancellationToken cancellationToken)
+    {
+        await Task.Delay(atLeast, cancellationToken);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/status", cancellationToken));
+                if (doc.RootElement.GetProperty("learner") is { ValueKind: JsonValueKind.Object } learner
+                    && learner.GetProperty("frames").GetInt64() > 0)
+                {
+                    // The learner reports once a second; its own timestamp dates the figure.
+                    return (learner.GetProperty("frames").GetInt64(), TimeSpan.FromMilliseconds(learner.GetProperty("sent_unix_ms").GetInt64()));
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+            {
+            }
+            await Task.Delay(250, cancellationToken);
+        }
+        throw new TimeoutException("the cluster's learner reported no progress within 60 s");
     }
 
     private static async Task<string?> ReadLearnerStateAsync(HttpClient http, int port)

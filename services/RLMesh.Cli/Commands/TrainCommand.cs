@@ -25,10 +25,14 @@ public static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = "rmsprop or adam" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
+        var broker = new Option<string?>("--broker") { Description = "RabbitMQ URI: run the distributed roles in this process over real RabbitMQ + Redis (needs --redis)" };
+        var redis = new Option<string?>("--redis") { Description = "Redis host:port for the distributed roles (needs --broker)" };
+        var run = new Option<string?>("--run") { Description = "Run name for queues and keys with --broker (default train-<time>)" };
 
         var command = new Command("train", "Train an agent in one process with in-memory transports")
         {
             env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, hidden, optimizer, output, progress,
+            broker, redis, run,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -68,6 +72,12 @@ public static class TrainCommand
                 var other => throw new UsageException($"--progress must be auto, live or plain, not '{other}'"),
             };
             var outDir = parse.GetValue(output);
+            if (parse.GetValue(broker) is not null || parse.GetValue(redis) is not null)
+            {
+                if (parse.GetValue(broker) is not { } b || parse.GetValue(redis) is not { } r)
+                    throw new UsageException("--broker and --redis go together");
+                return await DistributedTrain.RunAsync(options, b, r, parse.GetValue(run), outDir, cancellationToken);
+            }
 
             var trainer = new EmbeddedTrainer(options);
             var result = await ProgressView.RunAsync(mode, options, report => trainer.RunAsync(report, cancellationToken));

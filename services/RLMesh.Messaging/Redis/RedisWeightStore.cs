@@ -417,7 +417,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2201, Level = LogLevel.Information,
+        [LoggerMessage(EventId = 2201, Level = LogLevel.Debug,
             Message = "Published weights {Prefix} v{Version}: {Bytes} bytes in {Chunks} chunks")]
         public static partial void Published(ILogger logger, string prefix, long version, int bytes, int chunks);
 
