@@ -108,11 +108,11 @@ internal sealed class ClusterLauncher(Dictionary<string, string?> values, string
         }
         finally
         {
+            // The last word of the parameter server, before it stops too.
+            if (await StatusLineAsync(http, psPort, quiet: true) is { } final)
+                Console.WriteLine(final);
             await Task.WhenAll(_children.Select(c => c.StopAsync()));
         }
-        var final = await StatusLineAsync(http, psPort, quiet: true);
-        if (final is not null)
-            Console.WriteLine(final);
         return exitCode;
     }
 
