@@ -59,11 +59,15 @@ public sealed partial class EnvRunnerService(
             while (!stoppingToken.IsCancellationRequested)
             {
                 var context = new WeightSyncContext(id, actor.PolicyVersion, store.LatestVersion, sincePull);
+                long t0 = Stopwatch.GetTimestamp();
                 if (syncPolicy.ShouldPull(context) && await TryPullAsync(actor, store, net.Parameters.Count, stoppingToken))
                     sincePull = 0;
+                long t1 = Stopwatch.GetTimestamp();
                 var unroll = actor.Unroll();
                 int episodes = unroll.Episodes.Count;
+                long t2 = Stopwatch.GetTimestamp();
                 await queue.EnqueueAsync(unroll, stoppingToken);
+                stats.AddTimes(t1 - t0, t2 - t1, Stopwatch.GetTimestamp() - t2);
                 stats.AddUnroll(unroll.Frames, episodes);
                 sincePull++;
             }

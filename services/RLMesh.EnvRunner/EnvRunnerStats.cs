@@ -32,6 +32,18 @@ public sealed class EnvRunnerStats(string runnerId) : IServiceStats
         Interlocked.Exchange(ref _policyVersion, version);
     }
 
+    private long _pullTicks, _stepTicks, _publishTicks;
+
+    /// <summary>Where the loop's time goes (Stopwatch ticks): pulling weights, stepping, publishing.</summary>
+    internal void AddTimes(long pull, long step, long publish)
+    {
+        Interlocked.Add(ref _pullTicks, pull);
+        Interlocked.Add(ref _stepTicks, step);
+        Interlocked.Add(ref _publishTicks, publish);
+    }
+
+    private static double Seconds(ref long ticks) => Math.Round((double)Interlocked.Read(ref ticks) / System.Diagnostics.Stopwatch.Frequency, 3);
+
     internal void SetRejectedSnapshots(long value) => Interlocked.Exchange(ref _rejectedSnapshots, value);
 
     public object Snapshot() => new Dictionary<string, object>
@@ -44,5 +56,8 @@ public sealed class EnvRunnerStats(string runnerId) : IServiceStats
         [MetricCatalog.SnapshotsRejected.Name] = RejectedSnapshots,
         ["policy_version"] = PolicyVersion,
         ["unrolls"] = Unrolls,
+        ["pull_seconds_total"] = Seconds(ref _pullTicks),
+        ["step_seconds_total"] = Seconds(ref _stepTicks),
+        ["publish_seconds_total"] = Seconds(ref _publishTicks),
     };
 }

@@ -38,8 +38,14 @@ public sealed class ClusterOptions
     /// a batch either way (reject-publish).
     /// </summary>
     public bool PersistentBatches { get; set; }
+    /// <summary>
+    /// What a full unroll queue does: <c>drop-head</c> drops the oldest unroll (freshest data; runners never wait, which
+    /// suits runners on their own machines) or <c>reject-publish</c> (runners wait for the learner, like the embedded
+    /// mode's bounded queue; nothing is stepped in vain, which suits a shared machine, where it doubled the cluster's frames/s). Default reject-publish.
+    /// </summary>
+    public string UnrollOverflow { get; set; } = "reject-publish";
     /// <summary>Bound of the batch queue (reject-publish beyond it: replay waits, nothing is dropped).</summary>
-    public int BatchQueueMaxLength { get; set; } = 2;
+    public int BatchQueueMaxLength { get; set; } = 4;
 
     public int[] HiddenSizes()
     {
@@ -64,16 +70,17 @@ public sealed class ClusterOptions
         Uri = new Uri(Broker),
         RunName = Run,
         Kind = TrajectoryQueueKind.Unrolls,
+        Overflow = UnrollOverflow.Equals("reject-publish", StringComparison.OrdinalIgnoreCase) ? OverflowPolicy.RejectPublish : OverflowPolicy.DropHead,
         Prefetch = prefetch,
         MaxLength = UnrollQueueMaxLength,
         // Unrolls are droppable (drop-head on overflow), so they skip the disk: a broker restart loses the queued ones.
         PersistentMessages = false,
     };
 
-    /// <summary>The batch queue: replay publishes with a window of 2, the learner prefetches 2 (one in hand, one ready).</summary>
+    /// <summary>The batch queue: replay publishes with a window of 4, the learner prefetches 2 (one in hand, one ready).</summary>
     public RabbitMqOptions BatchQueue(ushort prefetch = 2) => new()
     {
-        ConfirmWindow = 2,
+        ConfirmWindow = 4,
         Uri = new Uri(Broker),
         RunName = Run,
         Kind = TrajectoryQueueKind.Batches,
@@ -107,6 +114,8 @@ public sealed class ClusterOptions
             errors.Add($"unknown environment '{Env}' (known: {string.Join(", ", RLMesh.Core.Envs.EnvRegistry.Ids)})");
         if (UnrollLength < 1) errors.Add("UnrollLength must be at least 1");
         if (UnrollQueueMaxLength < 1 || BatchQueueMaxLength < 1) errors.Add("queue bounds must be at least 1");
+        if (!UnrollOverflow.Equals("drop-head", StringComparison.OrdinalIgnoreCase) && !UnrollOverflow.Equals("reject-publish", StringComparison.OrdinalIgnoreCase))
+            errors.Add($"UnrollOverflow must be drop-head or reject-publish, not '{UnrollOverflow}'");
         if (HttpPort is < 0 or > 65535) errors.Add("HttpPort must be 0..65535");
         try
         {

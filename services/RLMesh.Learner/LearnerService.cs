@@ -76,7 +76,9 @@ public sealed partial class LearnerService(
             Log.Resumed(logger, options.CheckpointDir, checkpoint.Version, checkpoint.Frames, latest, startVersion);
         else
             Log.Fresh(logger, o.EnvId, latest, startVersion);
-        await PublishAsync(store, learner, stoppingToken);
+        await using var publisher = new SnapshotPublisher(store, stats, logger);
+        publisher.Offer(Snapshot(learner));
+        await publisher.FlushAsync(stoppingToken);
 
         health.Ready(Component);
         stats.State = "running";
@@ -95,7 +97,9 @@ public sealed partial class LearnerService(
                 if (frames >= o.MaxFrames) { finalState = "max-frames"; break; }
                 if (window.IsFull && window.Mean >= target) { finalState = "solved"; break; }
 
+                long waitStarted = Stopwatch.GetTimestamp();
                 var batch = await batches.DequeueAsync(stoppingToken);
+                stats.WaitSeconds += Stopwatch.GetElapsedTime(waitStarted).TotalSeconds;
                 lagSum += learner.Version - batch.PolicyVersion;
                 lagCount++;
                 if (o.AnnealLearningRate)
@@ -115,7 +119,7 @@ public sealed partial class LearnerService(
                 stats.MeanReturn = window.Mean;
                 (stats.TotalLoss, stats.PolicyLoss, stats.BaselineLoss, stats.Entropy) =
                     (update.Loss.TotalLoss, update.Loss.PolicyLoss, update.Loss.BaselineLoss, update.Loss.Entropy);
-                await PublishAsync(store, learner, stoppingToken);
+                publisher.Offer(Snapshot(learner));
 
                 double now = clock.Elapsed.TotalSeconds;
                 if (now >= nextCheckpoint || (options.CheckpointUpdates > 0 && stats.Updates - updatesAtCheckpoint >= options.CheckpointUpdates))
@@ -134,6 +138,7 @@ public sealed partial class LearnerService(
                 }
             }
             await batches.AcknowledgeAsync(CancellationToken.None);
+            await publisher.FlushAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -156,19 +161,8 @@ public sealed partial class LearnerService(
             lifetime.StopApplication();
     }
 
-    private async Task PublishAsync(RedisWeightStore store, ImpalaLearner learner, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await store.PublishAsync(new WeightSnapshot(learner.Version, learner.Network.Parameters.Values.ToArray()), cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException && !e.Message.Contains("never reused", StringComparison.Ordinal))
-        {
-            // Redis is away: keep learning; the next update publishes a newer version.
-            stats.SnapshotPublishFailures++;
-            Log.PublishFailed(logger, learner.Version, e.Message);
-        }
-    }
+    private static WeightSnapshot Snapshot(ImpalaLearner learner) =>
+        new(learner.Version, learner.Network.Parameters.Values.ToArray());
 
     private void WriteCheckpoint(TrainingOptions o, ImpalaLearner learner, long frames)
     {
@@ -210,9 +204,6 @@ public sealed partial class LearnerService(
 
         [LoggerMessage(EventId = 3304, Level = LogLevel.Debug, Message = "Checkpoint v{Version} ({Frames} frames) written to {Dir}")]
         public static partial void Checkpointed(ILogger logger, long version, long frames, string dir);
-
-        [LoggerMessage(EventId = 3305, Level = LogLevel.Warning, Message = "Publishing weights v{Version} failed (learning goes on): {Reason}")]
-        public static partial void PublishFailed(ILogger logger, long version, string reason);
 
         [LoggerMessage(EventId = 3306, Level = LogLevel.Warning, Message = "Reporting learner status failed: {Reason}")]
         public static partial void ReportFailed(ILogger logger, string reason);

@@ -22,6 +22,10 @@ public sealed class LearnerStats : IServiceStats
     public long CheckpointVersion { get; internal set; } = -1;
     public long SnapshotPublishFailures { get; internal set; }
     public string State { get; internal set; } = "starting";
+    /// <summary>Seconds spent waiting for batches (the learner is starved when this grows like wall time).</summary>
+    public double WaitSeconds { get; internal set; }
+    /// <summary>Seconds spent publishing snapshots.</summary>
+    public double PublishSeconds { get; internal set; }
 
     public object Snapshot() => new Dictionary<string, object?>
     {
@@ -40,5 +44,7 @@ public sealed class LearnerStats : IServiceStats
         ["checkpoint_version"] = CheckpointVersion,
         ["snapshot_publish_failures"] = SnapshotPublishFailures,
         ["state"] = State,
+        ["batch_wait_seconds_total"] = Math.Round(WaitSeconds, 3),
+        ["snapshot_publish_seconds_total"] = Math.Round(PublishSeconds, 3),
     };
 }
