@@ -128,6 +128,9 @@ public sealed class Cluster : IAsyncDisposable
             ["Learner:CheckpointSeconds"] = "1",
             ["ParameterServer:StaleSeconds"] = "3",
             ["Runner:HeartbeatSeconds"] = "0.5",
+            // Fault tests watch a run in progress: it must not finish under them.
+            ["Learner:MaxFrames"] = "1000000000",
+            ["Learner:TargetReturn"] = "1000000",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string>())
             Settings[k] = v;

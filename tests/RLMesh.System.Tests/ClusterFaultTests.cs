@@ -127,7 +127,8 @@ public sealed class ClusterFaultTests(ServersFixture servers, ITestOutputHelper 
     [Fact]
     public async Task ACorruptSnapshotChunkIsNeverLoadedAndThePreviousVersionStaysInUse()
     {
-        await using var cluster = new Cluster(servers, log, "corrupt");
+        // No replay here, so the unroll queue must drop rather than stall the runner.
+        await using var cluster = new Cluster(servers, log, "corrupt", new Dictionary<string, string> { ["UnrollOverflow"] = "drop-head" });
         var prefix = $"rlmesh:{cluster.Run}";
         int parameters = CartPoleParameterCount;
         await using (var store = await RedisWeightStore.ConnectAsync(new RedisOptions { Configuration = servers.Redis.Configuration, KeyPrefix = prefix }, null, CancellationToken.None))
