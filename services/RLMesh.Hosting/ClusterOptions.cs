@@ -30,7 +30,7 @@ public sealed class ClusterOptions
     /// Bound of the unroll queue, in messages (drop-head beyond it). Small on purpose: a long queue only holds stale
     /// data, and every queued unroll adds policy lag.
     /// </summary>
-    public int UnrollQueueMaxLength { get; set; } = 16;
+    public int UnrollQueueMaxLength { get; set; } = 8;
     /// <summary>
     /// Batches as persistent messages, so queued batches survive a broker restart. Off by default: a persistent publish
     /// is confirmed only after the broker's fsync, which bounded the cluster to about half its frames/s here, and a
@@ -45,7 +45,7 @@ public sealed class ClusterOptions
     /// </summary>
     public string UnrollOverflow { get; set; } = "reject-publish";
     /// <summary>Bound of the batch queue (reject-publish beyond it: replay waits, nothing is dropped).</summary>
-    public int BatchQueueMaxLength { get; set; } = 4;
+    public int BatchQueueMaxLength { get; set; } = 2;
 
     public int[] HiddenSizes()
     {
@@ -62,22 +62,24 @@ public sealed class ClusterOptions
     /// <summary>
     /// The unroll queue as a runner (publisher) or replay (consumer) uses it. The confirm window is small on purpose:
     /// drop-head confirms every publish, so the window is the only thing that stops a fast runner from parking hundreds
-    /// of unrolls in the broker's inbound buffers, each one adding policy lag.
+    /// of unrolls in the broker's inbound buffers, each one adding policy lag. Under reject-publish a refused unroll ages
+    /// while it waits, so it is retried every 20 ms at most, not every second.
     /// </summary>
     public RabbitMqOptions UnrollQueue(ushort prefetch = 16) => new()
     {
         ConfirmWindow = 4,
+        MaxRetryDelay = TimeSpan.FromMilliseconds(20),
         Uri = new Uri(Broker),
         RunName = Run,
         Kind = TrajectoryQueueKind.Unrolls,
         Overflow = UnrollOverflow.Equals("reject-publish", StringComparison.OrdinalIgnoreCase) ? OverflowPolicy.RejectPublish : OverflowPolicy.DropHead,
         Prefetch = prefetch,
         MaxLength = UnrollQueueMaxLength,
-        // Unrolls are droppable (drop-head on overflow), so they skip the disk: a broker restart loses the queued ones.
+        // Unrolls are droppable, so they skip the disk: a broker restart loses the queued ones.
         PersistentMessages = false,
     };
 
-    /// <summary>The batch queue: replay publishes with a window of 4, the learner prefetches 2 (one in hand, one ready).</summary>
+    /// <summary>The batch queue: replay publishes with a window of 4 (refused ones retry), the learner prefetches 2.</summary>
     public RabbitMqOptions BatchQueue(ushort prefetch = 2) => new()
     {
         ConfirmWindow = 4,

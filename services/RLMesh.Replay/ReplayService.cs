@@ -53,7 +53,7 @@ public sealed partial class ReplayService(
     {
         health.NotReady(Component, "connecting");
         await using var unrolls = await ServiceDefaults.ConnectWithRetryAsync(
-            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.UnrollQueue(prefetch: (ushort)Math.Clamp(options.BatchUnrolls * 8, 8, 512)), logger, ct),
+            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.UnrollQueue(prefetch: (ushort)Math.Clamp(options.BatchUnrolls * 2, 2, 512)), logger, ct),
             logger, "RabbitMQ", health, Component, stoppingToken);
         await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);

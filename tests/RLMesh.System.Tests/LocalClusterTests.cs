@@ -15,7 +15,7 @@ public sealed class LocalClusterTests(ServersFixture servers, ITestOutputHelper 
         {
             Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--env", "CartPole-v1", "--runners", "4",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
-            "--run", $"solve-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "4000000", "--status-seconds", "5",
+            "--run", $"solve-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5",
         })
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;

@@ -379,8 +379,8 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         _ => false,
     };
 
-    private static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(1000, 5 * (1 << Math.Min(attempt, 10))));
+    private TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 5 * (1 << Math.Min(attempt, 10))));
 
     private async Task OnReceivedAsync(IChannel channel, BasicDeliverEventArgs delivery)
     {
