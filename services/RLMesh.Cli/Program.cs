@@ -9,6 +9,8 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(ScaleCommand.Create());
 root.Subcommands.Add(MetricsCommand.Create());
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(LaunchCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

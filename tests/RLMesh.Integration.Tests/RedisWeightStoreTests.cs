@@ -1,3 +1,4 @@
+using RLMesh.Messaging.LocalServers;
 using RLMesh.Core.Runtime;
 using RLMesh.Integration.Tests.Servers;
 using RLMesh.Messaging.Redis;
@@ -142,7 +143,7 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     public async Task APasswordProtectedRedisIsUsedWithThePasswordAndRefusedWithout()
     {
         using var cts = new CancellationTokenSource(Patience);
-        await using var secured = await RedisServer.StartAsync(password: "s3cret-for-tests");
+        await using var secured = await LocalRedis.StartAsync(password: "s3cret-for-tests");
         var options = new RedisOptions { Configuration = secured.Configuration, KeyPrefix = "rlmesh:auth", ConnectTimeout = TimeSpan.FromSeconds(2) };
 
         await Assert.ThrowsAnyAsync<Exception>(async () =>

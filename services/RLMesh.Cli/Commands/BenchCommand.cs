@@ -21,9 +21,10 @@ public static class BenchCommand
 
     public static Command Create()
     {
-        var bench = new Command("bench", "Measure throughput (env, infer, learner), weight-sync policies (aps) and learning speed (algos)");
+        var bench = new Command("bench", "Measure throughput (env, infer, learner, transport), weight-sync policies (aps) and learning speed (algos)");
         bench.Subcommands.Add(Make("env", "CartPole-v1 vector environment steps per second (one thread)", BenchEnv));
         bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
+        bench.Subcommands.Add(TransportBench.Create());
         bench.Subcommands.Add(Make("learner", "IMPALA learner update, T=80 x B=32, MLP 4-64-64 + heads, RMSprop, grad clip", BenchLearner));
         bench.Subcommands.Add(ApsBench.Create());
         bench.Subcommands.Add(BenchAlgosCommand.Create());

@@ -40,9 +40,14 @@ public static class TrainCommand
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics, /healthz and /readyz on 127.0.0.1:PORT while training (0: any free port, printed)" };
         var prometheusUrl = new Option<string?>("--prometheus-url") { Description = "aps-adaptive: read staleness from this Prometheus' query API instead of in-process metrics" };
 
-        var command = new Command("train", "Train an agent in one process with in-memory transports")
+        var broker = new Option<string?>("--broker") { Description = "RabbitMQ URI: run the distributed roles in this process over real RabbitMQ + Redis (needs --redis)" };
+        var redis = new Option<string?>("--redis") { Description = "Redis host:port for the distributed roles (needs --broker)" };
+        var run = new Option<string?>("--run") { Description = "Run name for queues and keys with --broker (default train-<time>)" };
+
+        var command = new Command("train", "Train an agent in one process (in-memory transports, or real RabbitMQ + Redis with --broker/--redis)")
         {
             env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, scaleObservations, hidden, optimizer, output, progress,
+            broker, redis, run,
         };
         foreach (var option in sync.All) command.Options.Add(option);
         command.Options.Add(metricsPort);
@@ -97,6 +102,12 @@ public static class TrainCommand
                 var other => throw new UsageException($"--progress must be auto, live or plain, not '{other}'"),
             };
             var outDir = parse.GetValue(output);
+            if (parse.GetValue(broker) is not null || parse.GetValue(redis) is not null)
+            {
+                if (parse.GetValue(broker) is not { } b || parse.GetValue(redis) is not { } r)
+                    throw new UsageException("--broker and --redis go together");
+                return await DistributedTrain.RunAsync(options, b, r, parse.GetValue(run), outDir, cancellationToken);
+            }
 
             int? port = parse.GetValue(metricsPort);
             if (port is < 0 or > 65535) throw new UsageException("--metrics-port must be in 0..65535");

@@ -40,6 +40,12 @@ public sealed class RabbitMqOptions
     /// <summary>Publishes that may await their broker confirm at once; a full window makes EnqueueAsync wait.</summary>
     public int ConfirmWindow { get; set; } = 256;
 
+    /// <summary>
+    /// Longest pause between retries of a refused or lost publish (the backoff doubles from 10 ms up to this). Keep it
+    /// short for data that ages, such as unrolls under reject-publish: a retried unroll grows staler while it waits.
+    /// </summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Queue length bound (<c>x-max-length</c>).</summary>
     public int MaxLength { get; set; } = 10_000;
 

@@ -348,7 +348,11 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
                 {
                     Interlocked.Increment(ref _publishRetries);
                     var delay = Backoff(attempt);
-                    Log.PublishRetry(_logger, _options.QueueName, attempt, delay.TotalMilliseconds, e.Message);
+                    // A nack from a full reject-publish queue is ordinary back-pressure, not a fault worth a warning.
+                    if (e is PublishException)
+                        Log.PublishRefused(_logger, _options.QueueName, attempt, delay.TotalMilliseconds);
+                    else
+                        Log.PublishRetry(_logger, _options.QueueName, attempt, delay.TotalMilliseconds, e.Message);
                     await Task.Delay(delay, token).ConfigureAwait(false);
                 }
             }
@@ -375,8 +379,8 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         _ => false,
     };
 
-    private static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(1000, 5 * (1 << Math.Min(attempt, 10))));
+    private TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 5 * (1 << Math.Min(attempt, 10))));
 
     private async Task OnReceivedAsync(IChannel channel, BasicDeliverEventArgs delivery)
     {
@@ -434,6 +438,10 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         [LoggerMessage(EventId = 2102, Level = LogLevel.Warning,
             Message = "Publish to {Queue} not confirmed (attempt {Attempt}); retrying in {DelayMs} ms: {Reason}")]
         public static partial void PublishRetry(ILogger logger, string queue, int attempt, double delayMs, string reason);
+
+        [LoggerMessage(EventId = 2109, Level = LogLevel.Debug,
+            Message = "Publish to {Queue} refused by the broker (queue full, attempt {Attempt}); retrying in {DelayMs} ms")]
+        public static partial void PublishRefused(ILogger logger, string queue, int attempt, double delayMs);
 
         [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Publish to {Queue} failed permanently")]
         public static partial void PublishFailed(ILogger logger, Exception exception, string queue);

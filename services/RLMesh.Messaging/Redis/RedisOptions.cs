@@ -18,6 +18,13 @@ public sealed class RedisOptions
     /// <summary>How many of the newest versions stay loadable; older ones are deleted after each publish.</summary>
     public int RetainVersions { get; set; } = 3;
 
+    /// <summary>
+    /// Whether the publisher applies retention right after each publish (the embedded and single-process default).
+    /// In distributed mode the parameter server owns retention: the learner turns this off and the parameter server
+    /// calls <see cref="RedisWeightStore.CollectOldVersionsAsync"/> periodically, so exactly one process deletes.
+    /// </summary>
+    public bool CollectOnPublish { get; set; } = true;
+
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>

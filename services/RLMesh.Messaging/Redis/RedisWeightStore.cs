@@ -182,7 +182,8 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         Log.Published(_logger, _options.KeyPrefix, version, payload.Length, chunkCount);
 
         await _redis.GetSubscriber().PublishAsync(_hintChannel, version).WaitAsync(cancellationToken).ConfigureAwait(false);
-        await CollectOldVersionsAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.CollectOnPublish)
+            await CollectOldVersionsAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<WeightSnapshot?> TryGetNewerAsync(long knownVersion, CancellationToken cancellationToken)
@@ -295,8 +296,14 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         return null;
     }
 
-    private async Task CollectOldVersionsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Retention: UNLINKs every version older than the newest <see cref="RedisOptions.RetainVersions"/> and returns how
+    /// many it removed. Runs after each publish when <see cref="RedisOptions.CollectOnPublish"/> is set; in distributed
+    /// mode the parameter server is the one owner and calls this on its own schedule.
+    /// </summary>
+    public async Task<int> CollectOldVersionsAsync(CancellationToken cancellationToken)
     {
+        int removed = 0;
         var old = await _db.SortedSetRangeByRankAsync(_versionsKey, 0, -(_options.RetainVersions + 1))
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         foreach (var member in old)
@@ -316,7 +323,9 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             await UnlinkAsync(keys, cancellationToken).ConfigureAwait(false);
             await _db.SortedSetRemoveAsync(_versionsKey, member).WaitAsync(cancellationToken).ConfigureAwait(false);
             Log.Collected(_logger, _options.KeyPrefix, version);
+            removed++;
         }
+        return removed;
     }
 
     /// <summary>UNLINK frees memory off Redis's main thread; servers older than 4.0 lack it and get DEL.</summary>
@@ -394,7 +403,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     /// StackExchange.Redis 1.2.x cannot open sockets to DNS endpoints on .NET Core/Linux, so host names
     /// (Kubernetes service names) are resolved here and handed over as IP endpoints.
     /// </summary>
-    private static async Task ResolveHostNamesAsync(ConfigurationOptions configuration, CancellationToken cancellationToken)
+    internal static async Task ResolveHostNamesAsync(ConfigurationOptions configuration, CancellationToken cancellationToken)
     {
         var endpoints = configuration.EndPoints.ToArray();
         foreach (var endpoint in endpoints)
@@ -412,7 +421,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2201, Level = LogLevel.Information,
+        [LoggerMessage(EventId = 2201, Level = LogLevel.Debug,
             Message = "Published weights {Prefix} v{Version}: {Bytes} bytes in {Chunks} chunks")]
         public static partial void Published(ILogger logger, string prefix, long version, int bytes, int chunks);
 

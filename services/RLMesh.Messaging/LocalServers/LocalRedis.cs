@@ -1,20 +1,21 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace RLMesh.Integration.Tests.Servers;
+namespace RLMesh.Messaging.LocalServers;
 
 /// <summary>
-/// A real <c>redis-server</c> on a free loopback port with its own temp directory, or the server named by
-/// RLMESH_TEST_REDIS (host:port). Why real processes and not Testcontainers: Testcontainers cannot be restored from
-/// the package registry reachable here, and no Docker engine runs on these machines.
+/// A private <c>redis-server</c> on a free loopback port with its own temp directory (no persistence), for tests and
+/// <c>rlmesh bench transport</c>. Why real processes and not Testcontainers: Testcontainers cannot be restored from the
+/// package registry reachable here, and no Docker engine runs on these machines.
 /// </summary>
-public sealed class RedisServer : IAsyncDisposable
+public sealed class LocalRedis : IAsyncDisposable
 {
     private readonly Process? _process;
     private readonly string? _directory;
 
-    private RedisServer(string configuration, Process? process, string? directory)
+    private LocalRedis(string configuration, Process? process, string? directory)
     {
         Configuration = configuration;
         _process = process;
@@ -24,17 +25,11 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>host:port for StackExchange.Redis (without any password).</summary>
     public string Configuration { get; }
 
-    /// <summary>The externally provided server, if RLMESH_TEST_REDIS names one, else a fresh process.</summary>
-    public static Task<RedisServer> StartOrReuseAsync()
-    {
-        var external = Environment.GetEnvironmentVariable("RLMESH_TEST_REDIS");
-        return string.IsNullOrWhiteSpace(external)
-            ? StartAsync(password: null)
-            : Task.FromResult(new RedisServer(external, null, null));
-    }
+    /// <summary>Wraps a server someone else runs (nothing is started or stopped).</summary>
+    public static LocalRedis External(string configuration) => new(configuration, null, null);
 
     /// <summary>Starts a private redis-server (always a new process), optionally requiring a password.</summary>
-    public static async Task<RedisServer> StartAsync(string? password)
+    public static async Task<LocalRedis> StartAsync(string? password = null)
     {
         var binary = ServerProcess.RequireExecutable("redis-server");
         var directory = Directory.CreateTempSubdirectory("rlmesh-redis-").FullName;
@@ -47,7 +42,7 @@ public sealed class RedisServer : IAsyncDisposable
         };
         string[] args =
         [
-            "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--dir", directory, "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--logfile", Path.Combine(directory, "redis.log"),
         ];
@@ -63,14 +58,14 @@ public sealed class RedisServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RedisServer($"127.0.0.1:{port}", process, directory);
+        var server = new LocalRedis($"127.0.0.1:{port}", process, directory);
         try
         {
-            await WaitUntilAnswersAsync(port, process, directory);
+            await WaitUntilAnswersAsync(port, process, directory).ConfigureAwait(false);
         }
         catch
         {
-            await server.DisposeAsync();
+            await server.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         return server;
@@ -81,7 +76,7 @@ public sealed class RedisServer : IAsyncDisposable
         if (_process is not null)
         {
             if (!_process.HasExited)
-                await ServerProcess.TerminateAsync(_process.Id, TimeSpan.FromSeconds(5));
+                await ServerProcess.TerminateAsync(_process.Id, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             _process.Dispose();
         }
         if (_directory is not null)
@@ -108,11 +103,11 @@ public sealed class RedisServer : IAsyncDisposable
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
+                await client.ConnectAsync("127.0.0.1", port).ConfigureAwait(false);
                 var stream = client.GetStream();
-                await stream.WriteAsync("PING\r\n"u8.ToArray());
+                await stream.WriteAsync("PING\r\n"u8.ToArray()).ConfigureAwait(false);
                 var buffer = new byte[64];
-                int read = await stream.ReadAsync(buffer);
+                int read = await stream.ReadAsync(buffer).ConfigureAwait(false);
                 var reply = Encoding.ASCII.GetString(buffer, 0, read);
                 if (reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
                     return;
@@ -121,30 +116,8 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 // not listening yet
             }
-            await Task.Delay(50);
+            await Task.Delay(50).ConfigureAwait(false);
         }
         throw new TimeoutException($"redis-server on port {port} did not answer PING within 20 s.");
     }
-}
-
-/// <summary>One redis-server shared by every test of the <see cref="RedisCollection"/>; tests use distinct key prefixes.</summary>
-public sealed class RedisFixture : IAsyncLifetime
-{
-    private RedisServer? _server;
-
-    public string Configuration => _server?.Configuration ?? throw new InvalidOperationException("Redis fixture not started.");
-
-    public async Task InitializeAsync() => _server = await RedisServer.StartOrReuseAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-            await _server.DisposeAsync();
-    }
-}
-
-[CollectionDefinition(Name)]
-public sealed class RedisCollection : ICollectionFixture<RedisFixture>
-{
-    public const string Name = "redis";
 }

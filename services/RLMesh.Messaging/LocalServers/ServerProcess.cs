@@ -1,14 +1,15 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace RLMesh.Integration.Tests.Servers;
+namespace RLMesh.Messaging.LocalServers;
 
-/// <summary>Small helpers shared by the server fixtures.</summary>
-internal static class ServerProcess
+/// <summary>Small helpers shared by <see cref="LocalRabbitMq"/> and <see cref="LocalRedis"/>.</summary>
+public static class ServerProcess
 {
     public const string InstallHint =
-        "Install the test servers with `apt-get install rabbitmq-server redis-server` (or run ops/install-servers.sh).";
+        "Install the servers with `apt-get install rabbitmq-server redis-server` (or run ops/install-servers.sh).";
 
     /// <summary>A loopback port nobody listens on right now.</summary>
     public static int FreeLoopbackPort()
@@ -42,14 +43,14 @@ internal static class ServerProcess
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout}.");
         }
-        return (process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
 
     public static string Tail(string file, int lines = 30)
@@ -73,11 +74,11 @@ internal static class ServerProcess
         }
         using (process)
         {
-            await RunAsync("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(5));
+            await RunAsync("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             using var cts = new CancellationTokenSource(grace);
             try
             {
-                await process.WaitForExitAsync(cts.Token);
+                await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -1,0 +1,19 @@
+using System.Globalization;
+
+namespace RLMesh.EnvRunner;
+
+/// <summary>Settings of one env-runner, bound from the <c>Runner</c> configuration section.</summary>
+public sealed class EnvRunnerOptions
+{
+    public const string Section = "Runner";
+
+    /// <summary>Identifies the runner in unrolls, heartbeats and /status. Empty: {host}-{pid}.</summary>
+    public string? Id { get; set; }
+    /// <summary>Environments stepped as one vector (B of each unroll).</summary>
+    public int Envs { get; set; } = 16;
+    public double HeartbeatSeconds { get; set; } = 1;
+
+    public string EffectiveId => string.IsNullOrWhiteSpace(Id)
+        ? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}")
+        : Id;
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RLMesh.Hosting;
+
+namespace RLMesh.EnvRunner;
+
+public static class EnvRunnerRegistration
+{
+    /// <summary>
+    /// Adds one env-runner to the host (call again for more runners in one process; give each its own id).
+    /// Options come from the <c>Runner</c> section; <paramref name="id"/> overrides <c>Runner:Id</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddEnvRunner(this IHostApplicationBuilder builder, string? id = null)
+    {
+        var options = builder.Configuration.GetSection(EnvRunnerOptions.Section).Get<EnvRunnerOptions>() ?? new EnvRunnerOptions();
+        if (id is not null)
+            options.Id = id;
+        var stats = new EnvRunnerStats(options.EffectiveId);
+        builder.Services.TryAddSingleton<IWeightSyncPolicy, PullEveryUnroll>();
+        builder.Services.AddSingleton<IServiceStats>(stats);
+        builder.Services.AddSingleton<IHostedService>(sp => new EnvRunnerService(
+            sp.GetClusterOptions(), options, sp.GetRequiredService<IWeightSyncPolicy>(), stats,
+            sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<EnvRunnerService>>()));
+        return builder;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
+using RLMesh.Core.Runtime;
+using RLMesh.Hosting;
+using RLMesh.Messaging.RabbitMq;
+using RLMesh.Messaging.Redis;
+
+namespace RLMesh.EnvRunner;
+
+/// <summary>
+/// The env-runner: steps a vector environment with a local policy copy (Core's <see cref="Actor"/>), publishes each
+/// unroll to the run's unroll queue, asks <see cref="IWeightSyncPolicy"/> between unrolls whether to pull weights,
+/// and sends a heartbeat (runner id, policy version, frames, episodes) to Redis every
+/// <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server sees dead runners vanish.
+/// It produces nothing until the first weights exist, so every unroll carries a real policy version.
+/// </summary>
+public sealed partial class EnvRunnerService(
+    ClusterOptions cluster,
+    EnvRunnerOptions options,
+    IWeightSyncPolicy syncPolicy,
+    EnvRunnerStats stats,
+    ServiceHealth health,
+    ILogger<EnvRunnerService> logger) : BackgroundService
+{
+    private string Component => stats.Component;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        health.NotReady(Component, "connecting");
+        string id = stats.RunnerId;
+        await using var queue = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.UnrollQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
+        await using var store = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RedisWeightStore.ConnectAsync(cluster.WeightStore(collectOnPublish: false), logger, ct), logger, "Redis", health, Component, stoppingToken);
+        await using var state = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RedisClusterState.ConnectAsync(cluster.WeightStore(collectOnPublish: false), logger, ct), logger, "Redis", health, Component, stoppingToken);
+
+        var spec = PolicyFactory.SpecFor(EnvRegistry.Spec(cluster.Env).ObservationSpace, EnvRegistry.Spec(cluster.Env).ActionSpace,
+            cluster.HiddenSizes(), Activation.Tanh);
+        var net = ActorCriticNet.Create(spec, cluster.Seed);
+        var actor = new Actor(id, new VectorEnv(cluster.Env, options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id));
+        health.Ready(Component);
+        Log.Started(logger, id, cluster.Env, options.Envs, cluster.UnrollLength, cluster.Run);
+
+        using var stopHeartbeats = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var heartbeats = HeartbeatLoopAsync(state, store, stopHeartbeats.Token);
+        try
+        {
+            while (actor.PolicyVersion < 0)
+            {
+                await TryPullAsync(actor, store, net.Parameters.Count, stoppingToken);
+                if (actor.PolicyVersion < 0)
+                    await store.WaitForHintAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
+            }
+            long sincePull = 0;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var context = new WeightSyncContext(id, actor.PolicyVersion, store.LatestVersion, sincePull);
+                long t0 = Stopwatch.GetTimestamp();
+                if (syncPolicy.ShouldPull(context) && await TryPullAsync(actor, store, net.Parameters.Count, stoppingToken))
+                    sincePull = 0;
+                long t1 = Stopwatch.GetTimestamp();
+                var unroll = actor.Unroll();
+                int episodes = unroll.Episodes.Count;
+                long t2 = Stopwatch.GetTimestamp();
+                await queue.EnqueueAsync(unroll, stoppingToken);
+                stats.AddTimes(t1 - t0, t2 - t1, Stopwatch.GetTimestamp() - t2);
+                stats.AddUnroll(unroll.Frames, episodes);
+                sincePull++;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await stopHeartbeats.CancelAsync();
+            try { await heartbeats; } catch (OperationCanceledException) { }
+            Log.Stopped(logger, id, stats.Frames, stats.Episodes);
+        }
+    }
+
+    /// <summary>Pulls newer weights if there are any. Redis trouble is logged and the current weights stay in use.</summary>
+    private async Task<bool> TryPullAsync(Actor actor, RedisWeightStore store, int parameterCount, CancellationToken cancellationToken)
+    {
+        try
+        {
+            bool changed = await actor.RefreshWeightsAsync(store, cancellationToken);
+            stats.SetRejectedSnapshots(store.RejectedSnapshots);
+            if (changed)
+                stats.AddPull(actor.PolicyVersion, 4L * parameterCount);
+            return changed;
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException(
+                $"The published weights do not fit this runner's network ({parameterCount} parameters for {cluster.Env}, hidden {cluster.Hidden}): {e.Message}", e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not InvalidOperationException)
+        {
+            Log.PullFailed(logger, stats.RunnerId, e.Message);
+            return false;
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(RedisClusterState state, RedisWeightStore store, CancellationToken cancellationToken)
+    {
+        var interval = TimeSpan.FromSeconds(options.HeartbeatSeconds);
+        var clock = Stopwatch.StartNew();
+        long lastFrames = 0;
+        double lastSeconds = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            double seconds = clock.Elapsed.TotalSeconds;
+            long frames = stats.Frames;
+            double fps = seconds > lastSeconds ? (frames - lastFrames) / (seconds - lastSeconds) : 0;
+            (lastFrames, lastSeconds) = (frames, seconds);
+            var heartbeat = new RunnerHeartbeat(stats.RunnerId, stats.PolicyVersion, frames, stats.Episodes, fps,
+                stats.WeightPulls, store.RejectedSnapshots, Environment.MachineName, Environment.ProcessId,
+                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            try
+            {
+                await state.SendHeartbeatAsync(heartbeat, interval * 5, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.HeartbeatFailed(logger, stats.RunnerId, e.Message);
+            }
+            await Task.Delay(interval, cancellationToken);
+        }
+    }
+
+    /// <summary>Distinct, reproducible environment/sampling seeds per runner id.</summary>
+    internal static ulong RunnerSeed(ulong seed, string runnerId)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (char c in runnerId)
+            hash = (hash ^ c) * 1099511628211UL;
+        return seed * 1_000_003UL ^ hash;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3101, Level = LogLevel.Information,
+            Message = "Runner {RunnerId} stepping {Envs} x {Env} (T={Unroll}) for run {Run}")]
+        public static partial void Started(ILogger logger, string runnerId, string env, int envs, int unroll, string run);
+
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Runner {RunnerId} stopped after {Frames} frames, {Episodes} episodes")]
+        public static partial void Stopped(ILogger logger, string runnerId, long frames, long episodes);
+
+        [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Runner {RunnerId} could not pull weights (keeping its version): {Reason}")]
+        public static partial void PullFailed(ILogger logger, string runnerId, string reason);
+
+        [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Runner {RunnerId} heartbeat failed: {Reason}")]
+        public static partial void HeartbeatFailed(ILogger logger, string runnerId, string reason);
+    }
+}

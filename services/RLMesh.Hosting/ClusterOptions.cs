@@ -1,0 +1,132 @@
+using System.Globalization;
+using RLMesh.Messaging.RabbitMq;
+using RLMesh.Messaging.Redis;
+
+namespace RLMesh.Hosting;
+
+/// <summary>
+/// Settings every role shares, bound from the configuration root (keys in docs/distributed.md). Two processes belong
+/// to the same run when they agree on <see cref="Run"/>, <see cref="Broker"/> and <see cref="Redis"/>; the shapes
+/// (<see cref="Env"/>, <see cref="Hidden"/>, <see cref="UnrollLength"/>) must agree too, or messages are refused.
+/// </summary>
+public sealed class ClusterOptions
+{
+    /// <summary>Names the run's queues (<c>rlmesh.{run}.unrolls</c>) and Redis keys (<c>rlmesh:{run}:*</c>).</summary>
+    public string Run { get; set; } = "default";
+    public string Env { get; set; } = "CartPole-v1";
+    public ulong Seed { get; set; } = 1;
+    /// <summary>amqp://user:pass@host:port/vhost</summary>
+    public string Broker { get; set; } = "amqp://guest:guest@localhost:5672/";
+    /// <summary>host:port (a redis:// prefix is accepted and stripped).</summary>
+    public string Redis { get; set; } = "localhost:6379";
+    public string? RedisPassword { get; set; }
+    /// <summary>Hidden layer sizes of the policy/value MLP, comma separated.</summary>
+    public string Hidden { get; set; } = "64,64";
+    /// <summary>T, steps per unroll; every runner of a run must use the same.</summary>
+    public int UnrollLength { get; set; } = 20;
+    /// <summary>Port of /healthz, /readyz, /stats (and /status on the parameter server); 0 turns HTTP off.</summary>
+    public int HttpPort { get; set; } = 8080;
+    /// <summary>
+    /// Bound of the unroll queue, in messages (drop-head beyond it). Small on purpose: a long queue only holds stale
+    /// data, and every queued unroll adds policy lag.
+    /// </summary>
+    public int UnrollQueueMaxLength { get; set; } = 8;
+    /// <summary>
+    /// Batches as persistent messages, so queued batches survive a broker restart. Off by default: a persistent publish
+    /// is confirmed only after the broker's fsync, which bounded the cluster to about half its frames/s here, and a
+    /// batch lost with a crashed broker costs no more than the unrolls drop-head discards anyway. Overflow never drops
+    /// a batch either way (reject-publish).
+    /// </summary>
+    public bool PersistentBatches { get; set; }
+    /// <summary>
+    /// What a full unroll queue does: <c>drop-head</c> drops the oldest unroll (freshest data; runners never wait, which
+    /// suits runners on their own machines) or <c>reject-publish</c> (runners wait for the learner, like the embedded
+    /// mode's bounded queue; nothing is stepped in vain, which suits a shared machine, where it doubled the cluster's frames/s). Default reject-publish.
+    /// </summary>
+    public string UnrollOverflow { get; set; } = "reject-publish";
+    /// <summary>Bound of the batch queue (reject-publish beyond it: replay waits, nothing is dropped).</summary>
+    public int BatchQueueMaxLength { get; set; } = 2;
+
+    public int[] HiddenSizes()
+    {
+        var parts = Hidden.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1)
+                throw new ArgumentException($"Hidden must be positive integers separated by commas, got '{Hidden}'.");
+        }
+        return sizes;
+    }
+
+    /// <summary>
+    /// The unroll queue as a runner (publisher) or replay (consumer) uses it. The confirm window is small on purpose:
+    /// drop-head confirms every publish, so the window is the only thing that stops a fast runner from parking hundreds
+    /// of unrolls in the broker's inbound buffers, each one adding policy lag. Under reject-publish a refused unroll ages
+    /// while it waits, so it is retried every 20 ms at most, not every second.
+    /// </summary>
+    public RabbitMqOptions UnrollQueue(ushort prefetch = 16) => new()
+    {
+        ConfirmWindow = 4,
+        MaxRetryDelay = TimeSpan.FromMilliseconds(20),
+        Uri = new Uri(Broker),
+        RunName = Run,
+        Kind = TrajectoryQueueKind.Unrolls,
+        Overflow = UnrollOverflow.Equals("reject-publish", StringComparison.OrdinalIgnoreCase) ? OverflowPolicy.RejectPublish : OverflowPolicy.DropHead,
+        Prefetch = prefetch,
+        MaxLength = UnrollQueueMaxLength,
+        // Unrolls are droppable, so they skip the disk: a broker restart loses the queued ones.
+        PersistentMessages = false,
+    };
+
+    /// <summary>The batch queue: replay publishes with a window of 4 (refused ones retry), the learner prefetches 2.</summary>
+    public RabbitMqOptions BatchQueue(ushort prefetch = 2) => new()
+    {
+        ConfirmWindow = 4,
+        Uri = new Uri(Broker),
+        RunName = Run,
+        Kind = TrajectoryQueueKind.Batches,
+        Prefetch = prefetch,
+        MaxLength = BatchQueueMaxLength,
+        PersistentMessages = PersistentBatches,
+    };
+
+    public RedisOptions WeightStore(bool collectOnPublish) => new()
+    {
+        Configuration = RedisConfiguration,
+        Password = string.IsNullOrEmpty(RedisPassword) ? null : RedisPassword,
+        KeyPrefix = $"rlmesh:{Run}",
+        CollectOnPublish = collectOnPublish,
+    };
+
+    private string RedisConfiguration =>
+        Redis.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? Redis["redis://".Length..].TrimEnd('/') : Redis;
+
+    /// <summary>Problems a user can act on; empty when the options are usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Uri.TryCreate(Broker, UriKind.Absolute, out var broker) || broker.Scheme is not ("amqp" or "amqps"))
+            errors.Add($"Broker must be an amqp:// URI, got '{Broker}'");
+        if (string.IsNullOrWhiteSpace(Redis))
+            errors.Add("Redis must name host:port");
+        if (string.IsNullOrEmpty(Run) || !Run.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            errors.Add($"Run '{Run}' must be ASCII letters, digits, '-' or '_'");
+        if (!RLMesh.Core.Envs.EnvRegistry.Ids.Contains(Env))
+            errors.Add($"unknown environment '{Env}' (known: {string.Join(", ", RLMesh.Core.Envs.EnvRegistry.Ids)})");
+        if (UnrollLength < 1) errors.Add("UnrollLength must be at least 1");
+        if (UnrollQueueMaxLength < 1 || BatchQueueMaxLength < 1) errors.Add("queue bounds must be at least 1");
+        if (!UnrollOverflow.Equals("drop-head", StringComparison.OrdinalIgnoreCase) && !UnrollOverflow.Equals("reject-publish", StringComparison.OrdinalIgnoreCase))
+            errors.Add($"UnrollOverflow must be drop-head or reject-publish, not '{UnrollOverflow}'");
+        if (HttpPort is < 0 or > 65535) errors.Add("HttpPort must be 0..65535");
+        try
+        {
+            HiddenSizes();
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+        return errors;
+    }
+}

@@ -1,0 +1,50 @@
+using RLMesh.Core.Runtime;
+using RLMesh.Hosting;
+
+namespace RLMesh.Learner;
+
+/// <summary>Settings of the learner, bound from the <c>Learner</c> configuration section. Unset values take the env's defaults.</summary>
+public sealed class LearnerOptions
+{
+    public const string Section = "Learner";
+
+    public long? MaxFrames { get; set; }
+    /// <summary>Stop when the 100-episode mean return reaches this; unset: the env's solved threshold.</summary>
+    public double? TargetReturn { get; set; }
+    public float? LearningRate { get; set; }
+    public float? EntropyCost { get; set; }
+    /// <summary>rmsprop or adam.</summary>
+    public string? Optimizer { get; set; }
+    /// <summary>Where learner.rlmckpt lives; the learner resumes from it on start.</summary>
+    public string CheckpointDir { get; set; } = "checkpoints";
+    public double CheckpointSeconds { get; set; } = 10;
+    /// <summary>Also checkpoint every N updates (0: by time only).</summary>
+    public long CheckpointUpdates { get; set; }
+    public double ReportSeconds { get; set; } = 1;
+    /// <summary>Stop the process once solved or at MaxFrames (the launcher notices the exit).</summary>
+    public bool ExitWhenDone { get; set; } = true;
+
+    public TrainingOptions ToTrainingOptions(ClusterOptions cluster)
+    {
+        var o = TrainingOptions.ForEnvironment(cluster.Env);
+        o = o with
+        {
+            Seed = cluster.Seed,
+            Hidden = cluster.HiddenSizes(),
+            UnrollLength = cluster.UnrollLength,
+            MaxFrames = MaxFrames ?? o.MaxFrames,
+            TargetReturn = TargetReturn ?? o.TargetReturn,
+            LearningRate = LearningRate ?? o.LearningRate,
+            Optimizer = Optimizer?.ToLowerInvariant() switch
+            {
+                null => o.Optimizer,
+                "rmsprop" => OptimizerKind.RmsProp,
+                "adam" => OptimizerKind.Adam,
+                _ => throw new ArgumentException($"Learner:Optimizer must be rmsprop or adam, not '{Optimizer}'."),
+            },
+        };
+        if (EntropyCost is float e)
+            o = o with { Impala = o.Impala with { EntropyCost = e } };
+        return o;
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RLMesh.Hosting;
+
+namespace RLMesh.Learner;
+
+public static class LearnerRegistration
+{
+    /// <summary>Adds the learner (options from the <c>Learner</c> section). One learner per run.</summary>
+    public static IHostApplicationBuilder AddLearner(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(LearnerOptions.Section).Get<LearnerOptions>() ?? new LearnerOptions();
+        var stats = new LearnerStats();
+        builder.Services.AddSingleton(stats);
+        builder.Services.AddSingleton<IServiceStats>(stats);
+        builder.Services.AddSingleton<IHostedService>(sp => new LearnerService(
+            sp.GetClusterOptions(), options, stats, sp.GetRequiredService<ServiceHealth>(),
+            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<LearnerService>>()));
+        return builder;
+    }
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RLMesh.Core.Algorithms;
+using RLMesh.Core.Nn;
+using RLMesh.Core.Runtime;
+using RLMesh.Hosting;
+using RLMesh.Messaging.RabbitMq;
+using RLMesh.Messaging.Redis;
+
+namespace RLMesh.Learner;
+
+/// <summary>
+/// The learner: consumes batches, applies IMPALA updates (<see cref="ImpalaLearner"/>), publishes every new version
+/// through the Redis weight store, checkpoints every <see cref="LearnerOptions.CheckpointSeconds"/>, and reports the
+/// run's status (version, frames, mean return, state) to Redis. It decides when the run is finished (the 100-episode
+/// mean return reaches the target, or MaxFrames) and then stops its process with exit code 0.
+/// <para>
+/// Versions are never reused: on start it resumes from its checkpoint (weights, optimizer state, frames) and continues
+/// at max(checkpoint version, store's latest) + 1, publishing the restored weights first so runners follow at once.
+/// A batch is acknowledged only after its update (the next dequeue acks it), so a crash re-delivers it.
+/// </para>
+/// </summary>
+public sealed partial class LearnerService(
+    ClusterOptions cluster,
+    LearnerOptions options,
+    LearnerStats stats,
+    ServiceHealth health,
+    IHostApplicationLifetime lifetime,
+    ILogger<LearnerService> logger) : BackgroundService
+{
+    private const string Component = "learner";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.ToTrainingOptions(cluster);
+        var errors = o.Validate();
+        if (errors.Count > 0)
+            throw new ArgumentException(string.Join("; ", errors));
+        health.NotReady(Component, "connecting");
+        var storeOptions = cluster.WeightStore(collectOnPublish: false); // the parameter server owns retention
+        await using var store = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RedisWeightStore.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);
+        await using var state = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RedisClusterState.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);
+        await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
+
+        var checkpoint = LearnerCheckpoints.TryLoad(options.CheckpointDir);
+        var spec = PolicyFactory.SpecFor(o);
+        ActorCriticNet network;
+        if (checkpoint is not null)
+        {
+            if (checkpoint.EnvId != o.EnvId || checkpoint.Spec.ObservationSize != spec.ObservationSize
+                || !checkpoint.Spec.Hidden.SequenceEqual(spec.Hidden))
+                throw new InvalidOperationException(
+                    $"The checkpoint in {options.CheckpointDir} is for {checkpoint.EnvId} with hidden {string.Join(',', checkpoint.Spec.Hidden)}, " +
+                    $"this run is {o.EnvId} with hidden {cluster.Hidden}; use another Learner:CheckpointDir.");
+            network = checkpoint.CreateNetwork();
+        }
+        else
+        {
+            network = ActorCriticNet.Create(spec, o.Seed);
+        }
+        var optimizer = EmbeddedTrainer.CreateOptimizer(network, o);
+        if (checkpoint is not null && checkpoint.OptimizerKind == optimizer.GetType().Name)
+            optimizer.ImportState(checkpoint.OptimizerState);
+        long latest = await store.RefreshLatestVersionAsync(stoppingToken);
+        long startVersion = Math.Max(checkpoint?.Version ?? -1, latest) + 1;
+        var learner = new ImpalaLearner(network, optimizer, o.Impala, o.MaxGradNorm, startVersion);
+        long frames = checkpoint?.Frames ?? 0;
+        stats.Version = startVersion;
+        stats.Frames = frames;
+        stats.CheckpointVersion = checkpoint?.Version ?? -1;
+        if (checkpoint is not null)
+            Log.Resumed(logger, options.CheckpointDir, checkpoint.Version, checkpoint.Frames, latest, startVersion);
+        else
+            Log.Fresh(logger, o.EnvId, latest, startVersion);
+        await using var publisher = new SnapshotPublisher(store, stats, logger);
+        publisher.Offer(Snapshot(learner));
+        await publisher.FlushAsync(stoppingToken);
+
+        health.Ready(Component);
+        stats.State = "running";
+        double target = o.TargetReturn ?? double.PositiveInfinity;
+        var window = new ReturnWindow(o.ReturnWindow);
+        var clock = Stopwatch.StartNew();
+        double nextReport = options.ReportSeconds, nextCheckpoint = options.CheckpointSeconds;
+        long updatesAtCheckpoint = 0, framesAtReport = frames;
+        double secondsAtReport = 0, lagSum = 0;
+        long lagCount = 0;
+        string finalState = "stopped";
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (frames >= o.MaxFrames) { finalState = "max-frames"; break; }
+                if (window.IsFull && window.Mean >= target) { finalState = "solved"; break; }
+
+                long waitStarted = Stopwatch.GetTimestamp();
+                var batch = await batches.DequeueAsync(stoppingToken);
+                stats.WaitSeconds += Stopwatch.GetElapsedTime(waitStarted).TotalSeconds;
+                lagSum += learner.Version - batch.PolicyVersion;
+                lagCount++;
+                if (o.AnnealLearningRate)
+                    optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
+                long started = Stopwatch.GetTimestamp();
+                var update = learner.Update(batch);
+                stats.LastUpdateSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                frames += batch.Frames;
+                foreach (var episode in batch.Episodes)
+                {
+                    window.Add(episode.Return);
+                    stats.Episodes++;
+                }
+                stats.Updates++;
+                stats.Version = learner.Version;
+                stats.Frames = frames;
+                stats.MeanReturn = window.Mean;
+                (stats.TotalLoss, stats.PolicyLoss, stats.BaselineLoss, stats.Entropy) =
+                    (update.Loss.TotalLoss, update.Loss.PolicyLoss, update.Loss.BaselineLoss, update.Loss.Entropy);
+                publisher.Offer(Snapshot(learner));
+
+                double now = clock.Elapsed.TotalSeconds;
+                if (now >= nextCheckpoint || (options.CheckpointUpdates > 0 && stats.Updates - updatesAtCheckpoint >= options.CheckpointUpdates))
+                {
+                    WriteCheckpoint(o, learner, frames);
+                    updatesAtCheckpoint = stats.Updates;
+                    nextCheckpoint = now + options.CheckpointSeconds;
+                }
+                if (now >= nextReport)
+                {
+                    stats.MeanPolicyLag = lagCount > 0 ? lagSum / lagCount : 0;
+                    double fps = (frames - framesAtReport) / Math.Max(1e-9, now - secondsAtReport);
+                    (framesAtReport, secondsAtReport, lagSum, lagCount) = (frames, now, 0, 0);
+                    await ReportAsync(state, "running", fps, stoppingToken);
+                    nextReport = now + options.ReportSeconds;
+                }
+            }
+            await batches.AcknowledgeAsync(CancellationToken.None);
+            await publisher.FlushAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        WriteCheckpoint(o, learner, frames);
+        stats.State = finalState;
+        using (var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            try
+            {
+                await ReportAsync(state, finalState, 0, grace.Token);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.ReportFailed(logger, e.Message);
+            }
+        }
+        Log.Finished(logger, finalState, learner.Version, frames, window.Mean ?? double.NaN);
+        if (finalState != "stopped" && options.ExitWhenDone)
+            lifetime.StopApplication();
+    }
+
+    private static WeightSnapshot Snapshot(ImpalaLearner learner) =>
+        new(learner.Version, learner.Network.Parameters.Values.ToArray());
+
+    private void WriteCheckpoint(TrainingOptions o, ImpalaLearner learner, long frames)
+    {
+        var checkpoint = new Checkpoint(o.EnvId, o.Algorithm, learner.Network.Spec, learner.Version, frames, o.Seed,
+            learner.Optimizer.GetType().Name, learner.Network.Parameters.Values.ToArray(), learner.Optimizer.ExportState());
+        LearnerCheckpoints.Write(options.CheckpointDir, checkpoint);
+        stats.LastCheckpoint = DateTimeOffset.UtcNow;
+        stats.CheckpointVersion = learner.Version;
+        Log.Checkpointed(logger, learner.Version, frames, options.CheckpointDir);
+    }
+
+    private async Task ReportAsync(RedisClusterState state, string runState, double fps, CancellationToken cancellationToken)
+    {
+        var status = new LearnerStatus(stats.Version, stats.Frames, stats.Updates, stats.Episodes, stats.MeanReturn, fps,
+            stats.MeanPolicyLag, runState, stats.CheckpointVersion, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        try
+        {
+            await state.WriteLearnerStatusAsync(status, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.ReportFailed(logger, e.Message);
+        }
+        Log.Progress(logger, stats.Version, stats.Frames, fps, stats.Episodes, stats.MeanReturn ?? double.NaN, stats.MeanPolicyLag, stats.TotalLoss);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3301, Level = LogLevel.Information,
+            Message = "Resumed from {Dir}: checkpoint v{CheckpointVersion} at {Frames} frames; store latest v{Latest}; continuing at v{Version}")]
+        public static partial void Resumed(ILogger logger, string dir, long checkpointVersion, long frames, long latest, long version);
+
+        [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Fresh learner for {Env}: store latest v{Latest}; starting at v{Version}")]
+        public static partial void Fresh(ILogger logger, string env, long latest, long version);
+
+        [LoggerMessage(EventId = 3303, Level = LogLevel.Information,
+            Message = "v{Version} frames {Frames} ({Fps:F0}/s) episodes {Episodes} mean return {MeanReturn:F1} lag {Lag:F2} loss {Loss:F3}")]
+        public static partial void Progress(ILogger logger, long version, long frames, double fps, long episodes, double meanReturn, double lag, double loss);
+
+        [LoggerMessage(EventId = 3304, Level = LogLevel.Debug, Message = "Checkpoint v{Version} ({Frames} frames) written to {Dir}")]
+        public static partial void Checkpointed(ILogger logger, long version, long frames, string dir);
+
+        [LoggerMessage(EventId = 3306, Level = LogLevel.Warning, Message = "Reporting learner status failed: {Reason}")]
+        public static partial void ReportFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 3307, Level = LogLevel.Information,
+            Message = "Learner finished ({State}) at v{Version}, {Frames} frames, mean return {MeanReturn:F1}")]
+        public static partial void Finished(ILogger logger, string state, long version, long frames, double meanReturn);
+    }
+}

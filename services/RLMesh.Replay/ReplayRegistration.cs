@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RLMesh.Hosting;
+
+namespace RLMesh.Replay;
+
+public static class ReplayRegistration
+{
+    /// <summary>Adds the replay service (options from the <c>Replay</c> section; FIFO batches unless an IBatchBuilder is registered first).</summary>
+    public static IHostApplicationBuilder AddReplay(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ReplayOptions.Section).Get<ReplayOptions>() ?? new ReplayOptions();
+        if (options.BatchUnrolls < 1)
+            throw new ArgumentException("Replay:BatchUnrolls must be at least 1.");
+        var stats = new ReplayStats();
+        builder.Services.TryAddSingleton<IBatchBuilder>(_ => new FifoBatchBuilder(options.BatchUnrolls));
+        builder.Services.AddSingleton<IServiceStats>(stats);
+        builder.Services.AddSingleton<IHostedService>(sp => new ReplayService(
+            sp.GetClusterOptions(), options, sp.GetRequiredService<IBatchBuilder>(), stats,
+            sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<ReplayService>>()));
+        return builder;
+    }
+}

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RLMesh.Hosting;
+using RLMesh.Messaging.RabbitMq;
+using RLMesh.Telemetry;
+
+namespace RLMesh.Replay;
+
+/// <summary>Settings of the replay service, bound from the <c>Replay</c> configuration section.</summary>
+public sealed class ReplayOptions
+{
+    public const string Section = "Replay";
+    /// <summary>B: unrolls concatenated into one learner batch.</summary>
+    public int BatchUnrolls { get; set; } = 2;
+}
+
+/// <summary>The replay service's counters under their metric-catalog names.</summary>
+public sealed class ReplayStats : IServiceStats
+{
+    internal long UnrollsConsumed, BatchesPublished, UnrollsRefused, DeadLetters;
+    internal int Pending;
+    public string Component => "replay";
+
+    public object Snapshot() => new Dictionary<string, object>
+    {
+        [MetricCatalog.MessagesConsumed.Name + "{queue=unrolls}"] = Interlocked.Read(ref UnrollsConsumed),
+        [MetricCatalog.MessagesPublished.Name + "{queue=batches}"] = Interlocked.Read(ref BatchesPublished),
+        [MetricCatalog.DeadLetters.Name + "{queue=unrolls}"] = Interlocked.Read(ref DeadLetters),
+        ["unrolls_refused_shape"] = Interlocked.Read(ref UnrollsRefused),
+        ["pending_unrolls"] = Volatile.Read(ref Pending),
+    };
+}
+
+/// <summary>
+/// The replay service: consumes unrolls, hands them to <see cref="IBatchBuilder"/>, publishes the batches it yields to
+/// the learner's batch queue (reject-publish: never dropped). A slow learner slows replay; the unroll queue then fills
+/// and drops its oldest unrolls (drop-head), so runners never wait on the learner and the learner sees fresh data.
+/// Acknowledgement: an unroll is acked when the next one is taken, so a crash loses at most the partial batch being
+/// formed plus the batch awaiting its confirm (unrolls are droppable by design; batches, once confirmed, are not).
+/// Invalid unrolls (undecodable, NaN/Inf, wrong shapes) are dead-lettered and counted by the queue.
+/// </summary>
+public sealed partial class ReplayService(
+    ClusterOptions cluster,
+    ReplayOptions options,
+    IBatchBuilder builder,
+    ReplayStats stats,
+    ServiceHealth health,
+    ILogger<ReplayService> logger) : BackgroundService
+{
+    private const string Component = "replay";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        health.NotReady(Component, "connecting");
+        await using var unrolls = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.UnrollQueue(prefetch: (ushort)Math.Clamp(options.BatchUnrolls * 2, 2, 512)), logger, ct),
+            logger, "RabbitMQ", health, Component, stoppingToken);
+        await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
+            ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
+        unrolls.InvalidMessageReceived += (_, _) => Interlocked.Increment(ref stats.DeadLetters);
+        await unrolls.StartConsumingAsync(stoppingToken);
+        health.Ready(Component);
+        Log.Started(logger, cluster.Run, options.BatchUnrolls);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var unroll = await unrolls.DequeueAsync(stoppingToken);
+                Interlocked.Increment(ref stats.UnrollsConsumed);
+                if (!builder.Add(unroll))
+                {
+                    Interlocked.Increment(ref stats.UnrollsRefused);
+                    Log.ShapeRefused(logger, unroll.Source, unroll.Steps, unroll.ObservationSize, unroll.PolicyOutputSize);
+                }
+                while (builder.TryTake(out var batch))
+                {
+                    await batches.EnqueueAsync(batch, stoppingToken);
+                    Interlocked.Increment(ref stats.BatchesPublished);
+                }
+                Volatile.Write(ref stats.Pending, builder.Pending);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        Log.Stopped(logger, Interlocked.Read(ref stats.UnrollsConsumed), Interlocked.Read(ref stats.BatchesPublished), unrolls.InvalidMessages);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Replay for run {Run}: FIFO batches of {Unrolls} unrolls")]
+        public static partial void Started(ILogger logger, string run, int unrolls);
+
+        [LoggerMessage(EventId = 3202, Level = LogLevel.Error,
+            Message = "Refused an unroll from {Source} whose shape (T={Steps}, obs {Obs}, policy {Policy}) does not match the batch being formed")]
+        public static partial void ShapeRefused(ILogger logger, string source, int steps, int obs, int policy);
+
+        [LoggerMessage(EventId = 3203, Level = LogLevel.Information,
+            Message = "Replay stopped: {Unrolls} unrolls consumed, {Batches} batches published, {Invalid} dead-lettered")]
+        public static partial void Stopped(ILogger logger, long unrolls, long batches, long invalid);
+    }
+}
