@@ -9,6 +9,7 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(ScaleCommand.Create());
 root.Subcommands.Add(MetricsCommand.Create());
+root.Subcommands.Add(RemoteRunnerCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
