@@ -223,7 +223,7 @@ public sealed class RemoteServer : IAsyncDisposable
     private async ValueTask RefuseAsync(FrameSocket socket, string reason, RemoteErrorCode code, string message, CancellationToken cancellationToken)
     {
         await RejectAsync(socket, reason, code, message, cancellationToken).ConfigureAwait(false);
-        await socket.CloseAsync(message).ConfigureAwait(false);
+        await socket.CloseAsync(message, awaitPeer: true).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

@@ -95,8 +95,11 @@ public sealed class FrameSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes politely if possible (bounded wait), then aborts.</summary>
-    public async ValueTask CloseAsync(string reason)
+    /// <summary>
+    /// Closes politely if possible (bounded wait). With <paramref name="awaitPeer"/> it also waits for the peer's
+    /// close, so a refusal sent just before is read before the connection is torn down.
+    /// </summary>
+    public async ValueTask CloseAsync(string reason, bool awaitPeer = false)
     {
         try
         {
@@ -104,6 +107,12 @@ public sealed class FrameSocket : IAsyncDisposable
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, reason.Length > 100 ? reason[..100] : reason, timeout.Token).ConfigureAwait(false);
+                var scratch = new byte[1024];
+                while (awaitPeer && _socket.State == WebSocketState.CloseSent)
+                {
+                    var r = await _socket.ReceiveAsync(scratch.AsMemory(), timeout.Token).ConfigureAwait(false);
+                    if (r.MessageType == WebSocketMessageType.Close) break;
+                }
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
