@@ -104,12 +104,17 @@ public static class RemoteBench
 
     private static async Task<Dictionary<string, object>> BenchCentralInferenceAsync(double seconds, CancellationToken cancellationToken)
     {
+        var maxWait = new CentralInferenceOptions().MaxWait;
         // Same data shape in both modes: 4 producers x 8 CartPoles, IMPALA defaults, no stopping at "solved".
         var options = TrainingOptions.ForEnvironment("CartPole-v1") with
         {
             Actors = 4, EnvsPerActor = 8, BatchUnrolls = 4, TargetReturn = double.MaxValue, MaxFrames = long.MaxValue / 2, AnnealLearningRate = false,
         };
-        var figures = new Dictionary<string, object> { ["runners"] = options.Actors, ["envs_per_runner"] = options.EnvsPerActor };
+        var figures = new Dictionary<string, object>
+        {
+            ["runners"] = options.Actors, ["envs_per_runner"] = options.EnvsPerActor,
+            ["max_batch_size"] = new CentralInferenceOptions().MaxBatchSize, ["max_wait_us"] = maxWait.TotalMicroseconds,
+        };
 
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -120,7 +125,7 @@ public static class RemoteBench
 
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var trainer = new CentralInferenceTrainer(options, new CentralInferenceOptions { InProcessRunners = options.Actors });
+            var trainer = new CentralInferenceTrainer(options, new CentralInferenceOptions { InProcessRunners = options.Actors, MaxWait = maxWait });
             stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             // Skip the first second's measurements (connections, JIT).
             _ = Task.Delay(TimeSpan.FromSeconds(Math.Min(1, seconds / 3)), stop.Token).ContinueWith(_ => trainer.Server?.ResetStats(), TaskScheduler.Default);
