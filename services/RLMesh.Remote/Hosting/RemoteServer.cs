@@ -11,6 +11,7 @@ using RLMesh.Messaging.Codec;
 using RLMesh.Messaging.Protos;
 using RLMesh.Remote.Env;
 using RLMesh.Remote.Inference;
+using RLMesh.Remote.Policy;
 using RLMesh.Remote.Protocol;
 using RLMesh.Telemetry;
 using RLMesh.Telemetry.Metrics;
@@ -59,6 +60,9 @@ public sealed class RemoteServer : IAsyncDisposable
     public RunnerPool Runners { get; }
     /// <summary>Serves central-inference runners; without one they are refused at handshake.</summary>
     public InferenceServer? Inference { get; set; }
+    /// <summary>Serves policy runners (local policy copy, APS pulls); without one they are refused at handshake.</summary>
+    public PolicyRunnerHost? Policy { get; set; }
+    public Uri PolicyUrl => new(ToWebSocket(BaseAddress), RemoteProtocol.PolicyPath);
     /// <summary>Frames refused since start (malformed, unexpected, wrong version).</summary>
     public long RejectedFrames => Interlocked.Read(ref _rejectedFrames);
 
@@ -73,6 +77,7 @@ public sealed class RemoteServer : IAsyncDisposable
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.Map(RemoteProtocol.EnvPath, context => server.AcceptAsync(context, Capability.RemoteEnv));
         app.Map(RemoteProtocol.InferencePath, context => server.AcceptAsync(context, Capability.CentralInference));
+        app.Map(RemoteProtocol.PolicyPath, context => server.AcceptAsync(context, Capability.PolicyRunner));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         server.BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
@@ -100,8 +105,10 @@ public sealed class RemoteServer : IAsyncDisposable
                 if (hello is null) return;
                 if (capability == Capability.RemoteEnv)
                     await Runners.ServeAsync(this, socket, hello, token).ConfigureAwait(false);
-                else
+                else if (capability == Capability.CentralInference)
                     await Inference!.ServeAsync(this, socket, hello, token).ConfigureAwait(false);
+                else
+                    await Policy!.ServeAsync(this, socket, hello, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -156,9 +163,9 @@ public sealed class RemoteServer : IAsyncDisposable
                     $"this endpoint needs capability {capability}; the runner offers 0x{hello.Capabilities:x}", cancellationToken).ConfigureAwait(false);
                 return null;
             }
-            if (capability == Capability.CentralInference && Inference is null)
+            if ((capability == Capability.CentralInference && Inference is null) || (capability == Capability.PolicyRunner && Policy is null))
             {
-                await RefuseAsync(socket, "capability", RemoteErrorCode.UnexpectedFrame, "this trainer runs no inference server", cancellationToken).ConfigureAwait(false);
+                await RefuseAsync(socket, "capability", RemoteErrorCode.UnexpectedFrame, $"this trainer does not serve {capability} runners", cancellationToken).ConfigureAwait(false);
                 return null;
             }
             if (hello.EnvId != _options.EnvId)

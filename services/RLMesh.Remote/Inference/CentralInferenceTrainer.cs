@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RLMesh.Core.Algorithms;
 using RLMesh.Core.Data;
 using RLMesh.Core.Nn;
@@ -62,7 +61,6 @@ public sealed class CentralInferenceTrainer
     public async Task<TrainingResult> RunAsync(Action<TrainingReport>? onReport, CancellationToken cancellationToken)
     {
         var o = _options;
-        double target = o.TargetReturn ?? double.PositiveInfinity;
         await PublishAsync(cancellationToken).ConfigureAwait(false);
         var server = await RemoteServer.StartAsync(new RemoteServerOptions { Url = _central.Url, EnvId = o.EnvId }, cancellationToken).ConfigureAwait(false);
         await using var serverLifetime = server.ConfigureAwait(false);
@@ -95,53 +93,9 @@ public sealed class CentralInferenceTrainer
             runners[r] = Task.Run(() => runner.RunAsync(stopRunners.Token), stopRunners.Token);
         }
 
-        var clock = Stopwatch.StartNew();
-        var window = new ReturnWindow(o.ReturnWindow);
-        var reports = new List<TrainingReport>();
-        long frames = 0, updates = 0;
-        int episodes = 0;
-        long? framesToSolve = null;
-        double? secondsToSolve = null;
-        double lagSum = 0, nextReport = o.ReportIntervalSeconds;
-        int lagCount = 0;
-        LearnerUpdateStats last = default;
         try
         {
-            while (frames < o.MaxFrames && framesToSolve is null)
-            {
-                var (batch, fresh, parts) = await _batches.NextAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var part in parts)
-                {
-                    lagSum += Learner.Version - part.PolicyVersion;
-                    lagCount++;
-                }
-                if (o.AnnealLearningRate)
-                    Learner.Optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
-                last = Learner.Update(batch);
-                updates++;
-                await PublishAsync(cancellationToken).ConfigureAwait(false);
-                if (!fresh) continue;
-                frames += batch.Frames;
-                foreach (var episode in batch.Episodes)
-                {
-                    window.Add(episode.Return);
-                    episodes++;
-                }
-                if (window.IsFull && window.Mean >= target)
-                {
-                    framesToSolve = frames;
-                    secondsToSolve = clock.Elapsed.TotalSeconds;
-                }
-                if (clock.Elapsed.TotalSeconds >= nextReport)
-                {
-                    Report();
-                    nextReport = clock.Elapsed.TotalSeconds + o.ReportIntervalSeconds;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The user stopped the run: report what was reached.
+            return await LearnerLoop.RunAsync(o, Learner, _batches, _queue, PublishAsync, null, onReport, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -151,22 +105,6 @@ public sealed class CentralInferenceTrainer
                 try { await task.ConfigureAwait(false); }
                 catch (Exception e) when (e is OperationCanceledException or System.Net.WebSockets.WebSocketException or RemoteProtocolException) { }
             }
-        }
-        Report();
-        return new TrainingResult(o, framesToSolve is not null, frames, clock.Elapsed.TotalSeconds,
-            framesToSolve, secondsToSolve, window.Mean, updates, reports);
-
-        void Report()
-        {
-            double seconds = clock.Elapsed.TotalSeconds;
-            var loss = last.Loss;
-            var report = new TrainingReport(frames, seconds, seconds > 0 ? frames / seconds : 0, episodes, window.Mean,
-                lagCount > 0 ? lagSum / lagCount : 0, updates, loss.TotalLoss, loss.PolicyLoss, loss.BaselineLoss,
-                loss.Entropy, loss.Kl, Learner.Optimizer.LearningRate, _queue.Depth);
-            lagSum = 0;
-            lagCount = 0;
-            reports.Add(report);
-            onReport?.Invoke(report);
         }
     }
 

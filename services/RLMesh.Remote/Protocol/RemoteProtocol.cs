@@ -18,6 +18,8 @@ public static class RemoteProtocol
     public const string EnvPath = "/rlmesh/v1/env";
     /// <summary>Where central-inference runners dial in.</summary>
     public const string InferencePath = "/rlmesh/v1/inference";
+    /// <summary>Where policy runners (local policy copy, full transitions, APS pulls) dial in.</summary>
+    public const string PolicyPath = "/rlmesh/v1/policy";
 
     /// <summary>Largest frame either side accepts (a 4096-env vector of 84x84 frames would not fit; classic control does by far).</summary>
     public const int MaxFrameBytes = 16 << 20;
