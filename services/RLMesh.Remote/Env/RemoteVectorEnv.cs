@@ -148,11 +148,7 @@ public sealed class RemoteVectorEnv : IVectorEnv, IDisposable
             }
         }
         foreach (var a in _lost)
-        {
-            var replacement = Replace(a, $"reset of slots {a.First}..{a.First + a.Count - 1}");
-            replacement.Send(ResetFrame(seed, a), token);
-            ReadReset(a, replacement.WaitReply(_options.StepTimeout, token), observations);
-        }
+            ResetOnReplacement(a, seed, $"reset of slots {a.First}..{a.First + a.Count - 1}", observations);
         _finished.Clear();
         _ready = true;
     }
@@ -211,9 +207,7 @@ public sealed class RemoteVectorEnv : IVectorEnv, IDisposable
 
         foreach (var a in _lost)
         {
-            var replacement = Replace(a, $"step {stepId}");
-            replacement.Send(ResetFrame(null, a), token);
-            ReadReset(a, replacement.WaitReply(_options.StepTimeout, token), observations);
+            ResetOnReplacement(a, null, $"step {stepId}", observations);
             for (int i = a.First; i < a.First + a.Count; i++)
             {
                 // A reset the caller did not ask for: reported like next-step autoreset (not a transition).
@@ -274,6 +268,23 @@ public sealed class RemoteVectorEnv : IVectorEnv, IDisposable
             info["reassignments"] = _reassignments.Skip(reassignedBefore).ToArray();
         }
         return new CoreVectorStepResult(obs, rewards, terminated, truncated, info);
+    }
+
+    /// <summary>Moves a lost runner's slots per policy and resets them there; a replacement lost too is a hard failure.</summary>
+    private void ResetOnReplacement(Assignment a, ulong? seed, string during, Span<float> observations)
+    {
+        var replacement = Replace(a, during);
+        try
+        {
+            replacement.Send(ResetFrame(seed, a), _options.Cancellation);
+            ReadReset(a, replacement.WaitReply(_options.StepTimeout, _options.Cancellation), observations);
+        }
+        catch (RunnerLostException e)
+        {
+            throw Broken(new RemoteEnvException(
+                $"runner {replacement.Id}, which took over slots {a.First}..{a.First + a.Count - 1}, was lost too ({replacement.LostReason}); those slots have no environment.",
+                a.Slots, replacement.Id, e));
+        }
     }
 
     private static RemoteFrame ResetFrame(ulong? seed, Assignment a) => new()
