@@ -16,6 +16,7 @@ COPY services/RLMesh.EnvRunner/RLMesh.EnvRunner.csproj services/RLMesh.EnvRunner
 COPY services/RLMesh.Replay/RLMesh.Replay.csproj services/RLMesh.Replay/
 COPY services/RLMesh.Learner/RLMesh.Learner.csproj services/RLMesh.Learner/
 COPY services/RLMesh.ParameterServer/RLMesh.ParameterServer.csproj services/RLMesh.ParameterServer/
+COPY services/RLMesh.Remote/RLMesh.Remote.csproj services/RLMesh.Remote/
 COPY services/RLMesh.Cli/RLMesh.Cli.csproj services/RLMesh.Cli/
 RUN dotnet restore services/RLMesh.Cli/RLMesh.Cli.csproj
 COPY protos/ protos/

@@ -11,6 +11,7 @@ root.Subcommands.Add(ScaleCommand.Create());
 root.Subcommands.Add(MetricsCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(LaunchCommand.Create());
+root.Subcommands.Add(RemoteRunnerCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -28,6 +28,8 @@ public static class BenchCommand
         bench.Subcommands.Add(Make("learner", "IMPALA learner update, T=80 x B=32, MLP 4-64-64 + heads, RMSprop, grad clip", BenchLearner));
         bench.Subcommands.Add(ApsBench.Create());
         bench.Subcommands.Add(BenchAlgosCommand.Create());
+        bench.Subcommands.Add(RemoteBench.RemoteEnv());
+        bench.Subcommands.Add(RemoteBench.CentralInference());
         return bench;
     }
 

@@ -4,6 +4,7 @@ using RLMesh.Core.Algorithms;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Runtime;
 using RLMesh.Core.Sync;
+using RLMesh.Remote.Inference;
 using RLMesh.Telemetry.Aps;
 using RLMesh.Telemetry.Hosting;
 using RLMesh.Telemetry.Metrics;
@@ -38,6 +39,7 @@ public static class TrainCommand
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
         var sync = new SyncFlags();
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics, /healthz and /readyz on 127.0.0.1:PORT while training (0: any free port, printed)" };
+        var trainMode = new Option<string>("--mode") { Description = "embedded (actors with local policies) or central-inference (runners hold no model; the learner side batches inference)", DefaultValueFactory = _ => "embedded" };
         var prometheusUrl = new Option<string?>("--prometheus-url") { Description = "aps-adaptive: read staleness from this Prometheus' query API instead of in-process metrics" };
 
         var broker = new Option<string?>("--broker") { Description = "RabbitMQ URI: run the distributed roles in this process over real RabbitMQ + Redis (needs --redis)" };
@@ -52,6 +54,7 @@ public static class TrainCommand
         foreach (var option in sync.All) command.Options.Add(option);
         command.Options.Add(metricsPort);
         command.Options.Add(prometheusUrl);
+        command.Options.Add(trainMode);
         command.SetAction(async (parse, cancellationToken) =>
         {
             TrainingOptions options;
@@ -91,7 +94,13 @@ public static class TrainCommand
             }
             options = options with { Impala = ApplyImpalaLossFlags(parse, options, baseline, discount, rewardScale, reduction) };
             options = options with { Sync = sync.Parse(parse, options.Sync) };
-            var errors = options.Validate();
+            bool central = parse.GetValue(trainMode) switch
+            {
+                "embedded" => false,
+                "central-inference" => true,
+                var other => throw new UsageException($"--mode must be embedded or central-inference, not '{other}'"),
+            };
+            var errors = central ? CentralInferenceTrainer.Validate(options).ToList() : options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
 
             var mode = parse.GetValue(progress) switch
@@ -129,6 +138,19 @@ public static class TrainCommand
             {
                 Console.WriteLine($"metrics: {new Uri(metricsHost.Address, "metrics")}");
                 metricsHost.Readiness.MarkReady();
+            }
+            if (central)
+            {
+                // Runners in this process over loopback WebSocket, one per --actors, --envs-per-actor sub-envs each.
+                var centralTrainer = new CentralInferenceTrainer(options, new CentralInferenceOptions { InProcessRunners = options.Actors });
+                var centralResult = await ProgressView.RunAsync(mode, options, report => centralTrainer.RunAsync(report, cancellationToken));
+                ProgressView.PrintResult(centralResult);
+                if (outDir is not null)
+                {
+                    RunOutputs.Write(outDir, centralResult, centralTrainer.Learner);
+                    Console.WriteLine($"outputs written to {outDir.FullName}");
+                }
+                return ExitCodes.Ok;
             }
             using var http = prometheus is null ? null : new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             var trainer = new EmbeddedTrainer(options)

@@ -17,7 +17,7 @@ public sealed record VectorStepResult(float[] Observations, float[] Rewards, boo
 /// observation with reward 0, both flags false and autoreset true. Arrays are env-major [NumEnvs * size].
 /// Finished episodes are recorded (RecordEpisodeStatistics-style) and drained with <see cref="DrainEpisodes"/>.
 /// </summary>
-public sealed class VectorEnv
+public sealed class VectorEnv : IVectorEnv
 {
     private readonly Env[] _envs;
     private readonly bool[] _ended;

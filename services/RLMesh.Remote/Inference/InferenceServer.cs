@@ -1,0 +1,345 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
+using RLMesh.Core;
+using RLMesh.Core.Data;
+using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
+using RLMesh.Core.Runtime;
+using RLMesh.Messaging.Codec;
+using RLMesh.Messaging.Protos;
+using EpisodeStats = RLMesh.Core.Data.EpisodeStats;
+using RLMesh.Remote.Hosting;
+using RLMesh.Remote.Protocol;
+
+namespace RLMesh.Remote.Inference;
+
+public sealed record InferenceServerOptions
+{
+    /// <summary>Most observations (sub-envs) evaluated in one forward pass.</summary>
+    public int MaxBatchSize { get; init; } = 256;
+    /// <summary>Longest a request waits for others to join its batch (when not every connected runner is waiting yet).</summary>
+    public TimeSpan MaxWait { get; init; } = TimeSpan.FromMilliseconds(1);
+    /// <summary>T of the unrolls built for the learner.</summary>
+    public int UnrollLength { get; init; } = 20;
+    public ulong Seed { get; init; } = 1;
+}
+
+/// <summary>What the inference server measured: batch sizes (sub-envs per forward pass) and per-request latency.</summary>
+public sealed record InferenceStats(long Frames, long Batches, IReadOnlyDictionary<int, long> BatchSizes, double LatencyP50Microseconds, double LatencyP99Microseconds);
+
+/// <summary>
+/// SEED RL's central inference: runners hold no model; each sends the observations of all its sub-envs per
+/// vector step, this server batches requests from many runners (up to <see cref="InferenceServerOptions.MaxBatchSize"/>
+/// sub-envs, waiting at most <see cref="InferenceServerOptions.MaxWait"/>, and not at all once every connected runner
+/// is in the batch), evaluates the policy once, samples actions and answers each runner. It also builds the
+/// runners' unrolls (observation, action, behaviour policy, reward, flags) for the learner's queue, and takes new
+/// weights from the weight store between batches.
+/// Recurrent state would live here, keyed by (runner, slot): <see cref="StateKey"/> is that seam; the MLP has none.
+/// </summary>
+public sealed class InferenceServer : IAsyncDisposable
+{
+    private readonly ActorCriticNet _net;
+    private readonly InferenceSession _session;
+    private readonly IWeightStore _weights;
+    private readonly ITrajectoryQueue _queue;
+    private readonly InferenceServerOptions _options;
+    private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _batcher;
+    private readonly bool _discrete;
+    private readonly object _statsGate = new();
+    private readonly Dictionary<int, long> _batchSizes = [];
+    private readonly List<double> _latencies = new(1 << 16);
+    private float[] _obs = [], _outputs = [], _values = [];
+    private Rng _rng;
+    private long _version = -1;
+    private int _connections;
+    private long _frames, _batches;
+
+    /// <summary>Where recurrent state would be kept: one entry per runner and sub-env slot.</summary>
+    public readonly record struct StateKey(string RunnerId, int Slot);
+
+    public InferenceServer(ActorCriticNet policy, IWeightStore weights, ITrajectoryQueue queue, InferenceServerOptions options)
+    {
+        _net = policy.Clone();
+        _session = _net.CreateInferenceSession();
+        _weights = weights;
+        _queue = queue;
+        _options = options;
+        _discrete = _net.Spec.Head is CategoricalHead;
+        _rng = new Rng(options.Seed * 2_654_435_761UL + 17);
+        _batcher = new Thread(BatchLoop) { IsBackground = true, Name = "rlmesh-inference-batcher" };
+        _batcher.Start();
+    }
+
+    public int Connections => Volatile.Read(ref _connections);
+    public long Frames => Interlocked.Read(ref _frames);
+    public long PolicyVersion => Interlocked.Read(ref _version);
+
+    public InferenceStats Stats()
+    {
+        lock (_statsGate)
+        {
+            var sorted = _latencies.ToArray();
+            Array.Sort(sorted);
+            double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+            return new InferenceStats(Frames, _batches, new SortedDictionary<int, long>(_batchSizes), Percentile(0.5), Percentile(0.99));
+        }
+    }
+
+    /// <summary>Forgets the measurements so far (benchmarks skip their warm-up).</summary>
+    public void ResetStats()
+    {
+        lock (_statsGate)
+        {
+            _batchSizes.Clear();
+            _latencies.Clear();
+            _batches = 0;
+        }
+    }
+
+    /// <summary>One runner's session: its observations in, actions out, its unrolls to the learner queue.</summary>
+    internal async Task ServeAsync(RemoteServer server, FrameSocket socket, Hello hello, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _connections);
+        try
+        {
+            await ServeCoreAsync(server, socket, hello, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+        }
+    }
+
+    private async Task ServeCoreAsync(RemoteServer server, FrameSocket socket, Hello hello, CancellationToken cancellationToken)
+    {
+        int n = hello.NumEnvs, o = _net.ObservationSize, p = _net.PolicyOutputSize;
+        int a = _discrete ? 1 : ((GaussianHead)_net.Spec.Head).ActionSize;
+        int T = _options.UnrollLength;
+        string runner = hello.RunnerId;
+        var trajectory = NewTrajectory();
+        int t = 0;
+        ulong expected = 0;
+        var request = new Request(n);
+        var reply = new RemoteFrame { Actions = new ActionBatch() };
+
+        Trajectory NewTrajectory() => new(T, n, o, a, p) { Source = runner };
+
+        while (true)
+        {
+            RemoteFrame? frame;
+            try
+            {
+                frame = await socket.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidMessageException e)
+            {
+                await server.RejectAsync(socket, "malformed", RemoteErrorCode.MalformedFrame, e.Reason, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (frame is null || frame.BodyCase == RemoteFrame.BodyOneofCase.Goodbye) return;
+            if (frame.BodyCase != RemoteFrame.BodyOneofCase.Observations)
+            {
+                await server.RejectAsync(socket, "unexpected", RemoteErrorCode.UnexpectedFrame, $"an inference runner sends ObservationBatch, not {frame.BodyCase}", cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            long received = Stopwatch.GetTimestamp();
+            var batch = frame.Observations;
+            try
+            {
+                if (batch.StepId != expected) throw new InvalidMessageException($"step_id {batch.StepId}, expected {expected}");
+                if (expected > 0)
+                {
+                    int row = (t - 1) * n;
+                    RemoteProtocol.ReadFloats(batch.Rewards, trajectory.Rewards.AsSpan(row, n), "rewards");
+                    RemoteProtocol.CheckFinite(trajectory.Rewards.AsSpan(row, n), "rewards");
+                    RemoteProtocol.ReadFlags(batch.Terminated, trajectory.Terminated.AsSpan(row, n), "terminated");
+                    RemoteProtocol.ReadFlags(batch.Truncated, trajectory.Truncated.AsSpan(row, n), "truncated");
+                    RemoteProtocol.ReadFlags(batch.Autoreset, trajectory.Valid.AsSpan(row, n), "autoreset");
+                    for (int i = row; i < row + n; i++) trajectory.Valid[i] = !trajectory.Valid[i];
+                    foreach (var e in batch.Episodes)
+                    {
+                        if ((uint)e.EnvIndex >= (uint)n) throw new InvalidMessageException($"episode env_index {e.EnvIndex} outside {n} sub-envs");
+                        trajectory.Episodes.Add(new EpisodeStats(e.EnvIndex, e.Return, e.Length));
+                    }
+                }
+                var obsRow = trajectory.Observations.AsSpan(t * n * o, n * o);
+                RemoteProtocol.ReadFloats(batch.Observations, obsRow, "observations");
+                RemoteProtocol.CheckFinite(obsRow, "observations");
+            }
+            catch (InvalidMessageException e)
+            {
+                // A runner out of step cannot be trusted to continue its unroll: refuse, count and end its session.
+                await server.RejectAsync(socket, "malformed", RemoteErrorCode.MalformedFrame, e.Reason, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            if (t == T)
+            {
+                // obs row T is the bootstrap row of this unroll and row 0 of the next.
+                await _queue.EnqueueAsync(trajectory, cancellationToken).ConfigureAwait(false);
+                var next = NewTrajectory();
+                trajectory.Observations.AsSpan(T * n * o, n * o).CopyTo(next.Observations);
+                trajectory = next;
+                t = 0;
+            }
+
+            request.Observations = trajectory.Observations.AsMemory(t * n * o, n * o);
+            request.Outputs = trajectory.BehaviourPolicy.AsMemory(t * n * p, n * p);
+            request.Actions = trajectory.Actions.AsMemory(t * n * a, n * a);
+            request.Received = received;
+            long version = await request.SubmitAsync(_requests.Writer).ConfigureAwait(false);
+            if (t == 0) trajectory.PolicyVersion = version;
+
+            reply.Actions.StepId = expected;
+            reply.Actions.PolicyVersion = version;
+            reply.Actions.Actions = RemoteProtocol.Pack(request.Actions.Span);
+            await socket.SendAsync(reply, cancellationToken).ConfigureAwait(false);
+            Record(Stopwatch.GetElapsedTime(received).TotalMicroseconds);
+            Interlocked.Add(ref _frames, n);
+            t++;
+            expected++;
+        }
+    }
+
+    private void Record(double latencyMicroseconds)
+    {
+        lock (_statsGate)
+        {
+            if (_latencies.Count < 1_000_000) _latencies.Add(latencyMicroseconds);
+        }
+    }
+
+    private void BatchLoop()
+    {
+        var reader = _requests.Reader;
+        var batch = new List<Request>(64);
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                if (!reader.TryRead(out var first))
+                {
+                    if (!reader.WaitToReadAsync(token).AsTask().GetAwaiter().GetResult()) return;
+                    continue;
+                }
+                batch.Clear();
+                batch.Add(first);
+                int envs = first.Envs;
+                long deadline = first.Received + (long)(_options.MaxWait.TotalSeconds * Stopwatch.Frequency);
+                var spinner = new SpinWait();
+                // Wait for more only while some connected runner is not in the batch yet and the wait is not used up.
+                while (envs < _options.MaxBatchSize && batch.Count < Volatile.Read(ref _connections))
+                {
+                    if (reader.TryRead(out var more))
+                    {
+                        batch.Add(more);
+                        envs += more.Envs;
+                        continue;
+                    }
+                    if (Stopwatch.GetTimestamp() >= deadline) break;
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                }
+                Evaluate(batch, envs);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private void Evaluate(List<Request> batch, int envs)
+    {
+        RefreshWeights();
+        int o = _net.ObservationSize, p = _net.PolicyOutputSize;
+        if (_obs.Length < envs * o)
+        {
+            _obs = new float[envs * o];
+            _outputs = new float[envs * p];
+            _values = new float[envs];
+        }
+        int row = 0;
+        foreach (var r in batch)
+        {
+            r.Observations.Span.CopyTo(_obs.AsSpan(row * o));
+            row += r.Envs;
+        }
+        _session.Evaluate(_obs.AsSpan(0, envs * o), envs, _outputs.AsSpan(0, envs * p), _values.AsSpan(0, envs));
+        row = 0;
+        long version = _version;
+        foreach (var r in batch)
+        {
+            var outputs = _outputs.AsSpan(row * p, r.Envs * p);
+            outputs.CopyTo(r.Outputs.Span);
+            SampleActions(outputs, r.Actions.Span, r.Envs, p);
+            row += r.Envs;
+        }
+        lock (_statsGate)
+        {
+            _batchSizes[envs] = _batchSizes.GetValueOrDefault(envs) + 1;
+            _batches++;
+        }
+        foreach (var r in batch) r.Complete(version);
+    }
+
+    private void SampleActions(ReadOnlySpan<float> outputs, Span<float> actions, int envs, int p)
+    {
+        if (_discrete)
+        {
+            for (int i = 0; i < envs; i++) actions[i] = Categorical.Sample(outputs.Slice(i * p, p), ref _rng);
+            return;
+        }
+        int d = p / 2;
+        for (int i = 0; i < envs; i++)
+        {
+            var row = outputs.Slice(i * p, p);
+            DiagonalGaussian.Sample(row[..d], row[d..], ref _rng, actions.Slice(i * d, d));
+        }
+    }
+
+    private void RefreshWeights()
+    {
+        if (_weights.LatestVersion <= _version) return;
+        var snapshot = _weights.TryGetNewerAsync(_version, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        if (snapshot is null) return;
+        _net.Parameters.CopyFrom(snapshot.Values);
+        Interlocked.Exchange(ref _version, snapshot.Version);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _requests.Writer.TryComplete();
+        _batcher.Join(TimeSpan.FromSeconds(5));
+        _stop.Dispose();
+    }
+
+    /// <summary>One runner's pending evaluation; reused for every step of that runner (one in flight at a time).</summary>
+    private sealed class Request(int envs) : IValueTaskSource<long>
+    {
+        private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = true };
+
+        public int Envs { get; } = envs;
+        public ReadOnlyMemory<float> Observations;
+        public Memory<float> Outputs;
+        public Memory<float> Actions;
+        public long Received;
+
+        public ValueTask<long> SubmitAsync(ChannelWriter<Request> writer)
+        {
+            _core.Reset();
+            if (!writer.TryWrite(this)) throw new ObjectDisposedException(nameof(InferenceServer), "the inference server is stopping");
+            return new ValueTask<long>(this, _core.Version);
+        }
+
+        public void Complete(long version) => _core.SetResult(version);
+
+        public long GetResult(short token) => _core.GetResult(token);
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+    }
+}
