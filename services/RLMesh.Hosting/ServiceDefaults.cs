@@ -92,7 +92,8 @@ public static class ServiceDefaults
         // Telemetry through the one registration path: the catalog registry (served on /metrics), OTLP tracing from
         // OTEL_* (the chart sets OTEL_SERVICE_NAME per role), and the runtime's reports as catalog metrics.
         builder.AddRLMeshTelemetry("rlmesh");
-        builder.Services.AddSingleton(sp => new RuntimeMetrics(sp.GetRequiredService<MetricRegistry>()));
+        // Only the learner reports a queue depth through it: batches it holds, prefetched from the batch queue.
+        builder.Services.AddSingleton(sp => new RuntimeMetrics(sp.GetRequiredService<MetricRegistry>(), queueName: "batches"));
         builder.Services.AddSingleton<IRuntimeMetrics>(sp => sp.GetRequiredService<RuntimeMetrics>());
         builder.Services.AddSingleton<ServiceHealth>();
         builder.Services.AddSingleton<ServiceExit>();

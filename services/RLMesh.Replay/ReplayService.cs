@@ -22,7 +22,6 @@ public sealed class ReplayStats(MetricRegistry registry) : IServiceStats
     public readonly Counter Consumed = registry.Counter(MetricCatalog.MessagesConsumed).WithLabels("unrolls");
     public readonly Counter Published = registry.Counter(MetricCatalog.MessagesPublished).WithLabels("batches");
     public readonly Gauge UnrollDepth = registry.Gauge(MetricCatalog.QueueDepth).WithLabels("unrolls");
-    public readonly Gauge BatchDepth = registry.Gauge(MetricCatalog.QueueDepth).WithLabels("batches");
     private readonly MetricFamily<Counter> _deadLetters = registry.Counter(MetricCatalog.DeadLetters);
 
     /// <summary>Counts one dead-lettered message of <paramref name="queue"/> under its classified reason.</summary>
@@ -95,7 +94,6 @@ public sealed partial class ReplayService(
                     stats.Published.Inc();
                 }
                 stats.UnrollDepth.Set(unrolls.Depth);
-                stats.BatchDepth.Set(batches.Depth);
                 Volatile.Write(ref stats.Pending, builder.Pending);
             }
         }
