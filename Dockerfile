@@ -11,6 +11,11 @@ COPY Directory.Build.props Directory.Packages.props ./
 COPY services/RLMesh.Core/RLMesh.Core.csproj services/RLMesh.Core/
 COPY services/RLMesh.Telemetry/RLMesh.Telemetry.csproj services/RLMesh.Telemetry/
 COPY services/RLMesh.Messaging/RLMesh.Messaging.csproj services/RLMesh.Messaging/
+COPY services/RLMesh.Hosting/RLMesh.Hosting.csproj services/RLMesh.Hosting/
+COPY services/RLMesh.EnvRunner/RLMesh.EnvRunner.csproj services/RLMesh.EnvRunner/
+COPY services/RLMesh.Replay/RLMesh.Replay.csproj services/RLMesh.Replay/
+COPY services/RLMesh.Learner/RLMesh.Learner.csproj services/RLMesh.Learner/
+COPY services/RLMesh.ParameterServer/RLMesh.ParameterServer.csproj services/RLMesh.ParameterServer/
 COPY services/RLMesh.Cli/RLMesh.Cli.csproj services/RLMesh.Cli/
 RUN dotnet restore services/RLMesh.Cli/RLMesh.Cli.csproj
 COPY protos/ protos/
