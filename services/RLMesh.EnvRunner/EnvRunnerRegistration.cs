@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
+using RLMesh.Telemetry;
+using RLMesh.Telemetry.Metrics;
 
 namespace RLMesh.EnvRunner;
 
@@ -19,10 +21,10 @@ public static class EnvRunnerRegistration
         if (id is not null)
             options.Id = id;
         var stats = new EnvRunnerStats(options.EffectiveId);
-        builder.Services.TryAddSingleton<IWeightSyncPolicy, PullEveryUnroll>();
         builder.Services.AddSingleton<IServiceStats>(stats);
         builder.Services.AddSingleton<IHostedService>(sp => new EnvRunnerService(
-            sp.GetClusterOptions(), options, sp.GetRequiredService<IWeightSyncPolicy>(), stats,
+            sp.GetClusterOptions(), options, stats, sp.GetRequiredService<IRuntimeMetrics>(),
+            sp.GetRequiredService<MetricRegistry>().Counter(MetricCatalog.SnapshotsRejected).WithLabels(options.EffectiveId),
             sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<EnvRunnerService>>()));
         return builder;
     }

@@ -7,12 +7,16 @@ using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
 using RLMesh.Messaging.RabbitMq;
 using RLMesh.Messaging.Redis;
+using RLMesh.Telemetry.Metrics;
 
 namespace RLMesh.EnvRunner;
 
 /// <summary>
 /// The env-runner: steps a vector environment with a local policy copy (Core's <see cref="Actor"/>), publishes each
-/// unroll to the run's unroll queue, asks <see cref="IWeightSyncPolicy"/> between unrolls whether to pull weights,
+/// unroll to the run's unroll queue, lets the actor's Core <see cref="RLMesh.Core.Sync.ISyncPolicy"/> decide between unrolls
+/// whether to pull weights (<see cref="Actor.SyncAsync"/>: every-unroll, every-k, aps or aps-adaptive, reading the learner's
+/// divergence and the parameter server's tau from the Redis APS board), reports catalog metrics through
+/// <see cref="IRuntimeMetrics"/>,
 /// and sends a heartbeat (runner id, policy version, frames, episodes) to Redis every
 /// <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server sees dead runners vanish.
 /// It produces nothing until the first weights exist, so every unroll carries a real policy version.
@@ -20,8 +24,9 @@ namespace RLMesh.EnvRunner;
 public sealed partial class EnvRunnerService(
     ClusterOptions cluster,
     EnvRunnerOptions options,
-    IWeightSyncPolicy syncPolicy,
     EnvRunnerStats stats,
+    IRuntimeMetrics metrics,
+    Counter rejectedSnapshots,
     ServiceHealth health,
     ILogger<EnvRunnerService> logger) : BackgroundService
 {
@@ -41,9 +46,15 @@ public sealed partial class EnvRunnerService(
         var spec = PolicyFactory.SpecFor(EnvRegistry.Spec(cluster.Env).ObservationSpace, EnvRegistry.Spec(cluster.Env).ActionSpace,
             cluster.HiddenSizes(), Activation.Tanh);
         var net = ActorCriticNet.Create(spec, cluster.Seed);
-        var actor = new Actor(id, new VectorEnv(cluster.Env, options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id));
+        var sync = cluster.SyncOptions();
+        var actor = new Actor(id, new VectorEnv(cluster.Env, options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))
+        {
+            SyncPolicy = sync.CreatePolicy(),
+            DivergenceBoard = store.CreateDivergenceBoard(),
+            Metrics = metrics,
+        };
         health.Ready(Component);
-        Log.Started(logger, id, cluster.Env, options.Envs, cluster.UnrollLength, cluster.Run);
+        Log.Started(logger, id, cluster.Env, options.Envs, cluster.UnrollLength, cluster.Run, RLMesh.Core.Sync.SyncOptions.Name(sync.Mode));
 
         using var stopHeartbeats = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var heartbeats = HeartbeatLoopAsync(state, store, stopHeartbeats.Token);
@@ -51,17 +62,21 @@ public sealed partial class EnvRunnerService(
         {
             while (actor.PolicyVersion < 0)
             {
-                await TryPullAsync(actor, store, net.Parameters.Count, stoppingToken);
+                await TryPullAsync(actor, store, net.Parameters.Count, policy: false, stoppingToken);
                 if (actor.PolicyVersion < 0)
                     await store.WaitForHintAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
             }
-            long sincePull = 0;
+            long lastLook = Stopwatch.GetTimestamp();
             while (!stoppingToken.IsCancellationRequested)
             {
-                var context = new WeightSyncContext(id, actor.PolicyVersion, store.LatestVersion, sincePull);
                 long t0 = Stopwatch.GetTimestamp();
-                if (syncPolicy.ShouldPull(context) && await TryPullAsync(actor, store, net.Parameters.Count, stoppingToken))
-                    sincePull = 0;
+                // Hints move LatestVersion; a lost hint (Redis reconnect) must not leave a runner that rarely pulls (APS) blind.
+                if (Stopwatch.GetElapsedTime(lastLook, t0) > LatestLookInterval)
+                {
+                    await TryAsync(() => store.RefreshLatestVersionAsync(stoppingToken));
+                    lastLook = t0;
+                }
+                await TryPullAsync(actor, store, net.Parameters.Count, policy: true, stoppingToken);
                 long t1 = Stopwatch.GetTimestamp();
                 var unroll = actor.Unroll();
                 int episodes = unroll.Episodes.Count;
@@ -69,7 +84,6 @@ public sealed partial class EnvRunnerService(
                 await queue.EnqueueAsync(unroll, stoppingToken);
                 stats.AddTimes(t1 - t0, t2 - t1, Stopwatch.GetTimestamp() - t2);
                 stats.AddUnroll(unroll.Frames, episodes);
-                sincePull++;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -83,13 +97,24 @@ public sealed partial class EnvRunnerService(
         }
     }
 
-    /// <summary>Pulls newer weights if there are any. Redis trouble is logged and the current weights stay in use.</summary>
-    private async Task<bool> TryPullAsync(Actor actor, RedisWeightStore store, int parameterCount, CancellationToken cancellationToken)
+    private static readonly TimeSpan LatestLookInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Pulls newer weights: as the sync policy decides (<paramref name="policy"/>), or whenever there are any (the first
+    /// weights). Redis trouble is logged and the current weights stay in use.
+    /// </summary>
+    private async Task<bool> TryPullAsync(Actor actor, RedisWeightStore store, int parameterCount, bool policy, CancellationToken cancellationToken)
     {
         try
         {
-            bool changed = await actor.RefreshWeightsAsync(store, cancellationToken);
-            stats.SetRejectedSnapshots(store.RejectedSnapshots);
+            bool changed = policy
+                ? await actor.SyncAsync(store, cancellationToken)
+                : await actor.RefreshWeightsAsync(store, cancellationToken);
+            long rejected = store.RejectedSnapshots;
+            long newlyRejected = rejected - stats.RejectedSnapshots;
+            if (newlyRejected > 0)
+                rejectedSnapshots.Inc(newlyRejected);
+            stats.SetRejectedSnapshots(rejected);
             if (changed)
                 stats.AddPull(actor.PolicyVersion, 4L * parameterCount);
             return changed;
@@ -103,6 +128,18 @@ public sealed partial class EnvRunnerService(
         {
             Log.PullFailed(logger, stats.RunnerId, e.Message);
             return false;
+        }
+    }
+
+    private async Task TryAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.PullFailed(logger, stats.RunnerId, e.Message);
         }
     }
 
@@ -145,8 +182,8 @@ public sealed partial class EnvRunnerService(
     private static partial class Log
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Information,
-            Message = "Runner {RunnerId} stepping {Envs} x {Env} (T={Unroll}) for run {Run}")]
-        public static partial void Started(ILogger logger, string runnerId, string env, int envs, int unroll, string run);
+            Message = "Runner {RunnerId} stepping {Envs} x {Env} (T={Unroll}) for run {Run}, sync {Sync}")]
+        public static partial void Started(ILogger logger, string runnerId, string env, int envs, int unroll, string run, string sync);
 
         [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Runner {RunnerId} stopped after {Frames} frames, {Episodes} episodes")]
         public static partial void Stopped(ILogger logger, string runnerId, long frames, long episodes);

@@ -47,6 +47,39 @@ public sealed class ClusterOptions
     /// <summary>Bound of the batch queue (reject-publish beyond it: replay waits, nothing is dropped).</summary>
     public int BatchQueueMaxLength { get; set; } = 2;
 
+    /// <summary>
+    /// The learner's algorithm (as `rlmesh train --algo`): impala, impact or vmpo. PPO is on-policy (synchronous actors,
+    /// policy lag 0), which a cluster of queues cannot give; it runs embedded only (`rlmesh train --algo ppo`).
+    /// </summary>
+    public string Algorithm { get; set; } = "impala";
+
+    /// <summary>When runners pull weights: every-unroll, every-k, aps or aps-adaptive (as `rlmesh train --sync`; env RLMESH_SYNC).</summary>
+    public string Sync { get; set; } = "every-unroll";
+    /// <summary>every-k: K (RLMESH_SYNC_K). Unset: Core's default.</summary>
+    public int? SyncK { get; set; }
+    /// <summary>aps: tau in nats; aps-adaptive: the initial tau (RLMESH_APS_TAU).</summary>
+    public double? ApsTau { get; set; }
+    /// <summary>aps: pull anyway at this version lag (RLMESH_APS_MAX_LAG).</summary>
+    public int? ApsMaxLag { get; set; }
+    /// <summary>aps-adaptive: mean policy lag the parameter server's controller holds (RLMESH_STALENESS_TARGET).</summary>
+    public double? StalenessTarget { get; set; }
+    /// <summary>aps-adaptive: the parameter server reads staleness from this Prometheus' query API (RLMESH_PROMETHEUS_URL); unset: the learner's lag from Redis.</summary>
+    public string? PrometheusUrl { get; set; }
+
+    /// <summary>Core's sync settings from <see cref="Sync"/> and its keys (the chart always sets tau and target, so they are not mode-checked here).</summary>
+    public RLMesh.Core.Sync.SyncOptions SyncOptions()
+    {
+        var defaults = new RLMesh.Core.Sync.SyncOptions();
+        return defaults with
+        {
+            Mode = RLMesh.Core.Sync.SyncOptions.Parse(Sync.Trim().ToLowerInvariant()) ?? throw new ArgumentException($"Sync must be every-unroll, every-k, aps or aps-adaptive, not '{Sync}'"),
+            K = SyncK ?? defaults.K,
+            Tau = ApsTau ?? defaults.Tau,
+            MaxLag = ApsMaxLag ?? defaults.MaxLag,
+            StalenessTarget = StalenessTarget ?? defaults.StalenessTarget,
+        };
+    }
+
     public int[] HiddenSizes()
     {
         var parts = Hidden.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -127,6 +160,22 @@ public sealed class ClusterOptions
         {
             errors.Add(e.Message);
         }
+        try
+        {
+            errors.AddRange(SyncOptions().Validate().Select(e => e.Replace("--sync-k", "SyncK", StringComparison.Ordinal)
+                .Replace("--aps-tau", "ApsTau", StringComparison.Ordinal).Replace("--aps-max-lag", "ApsMaxLag", StringComparison.Ordinal)
+                .Replace("--staleness-target", "StalenessTarget", StringComparison.Ordinal)));
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+        if (Algorithm.Equals("ppo", StringComparison.OrdinalIgnoreCase))
+            errors.Add("Algorithm ppo is on-policy (synchronous actors) and runs embedded only: use rlmesh train --algo ppo, or impala, impact or vmpo in a cluster");
+        else if (!new[] { "impala", "impact", "vmpo" }.Contains(Algorithm.ToLowerInvariant()))
+            errors.Add($"Algorithm must be impala, impact or vmpo in a cluster, not '{Algorithm}'");
+        if (!string.IsNullOrEmpty(PrometheusUrl) && (!Uri.TryCreate(PrometheusUrl, UriKind.Absolute, out var prometheus) || prometheus.Scheme is not ("http" or "https")))
+            errors.Add($"PrometheusUrl must be an absolute http(s) URL, not '{PrometheusUrl}'");
         return errors;
     }
 }

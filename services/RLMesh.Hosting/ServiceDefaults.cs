@@ -8,6 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RLMesh.Core.Runtime;
+using RLMesh.Telemetry.Hosting;
+using RLMesh.Telemetry.Metrics;
+using RLMesh.Telemetry.Runtime;
 
 namespace RLMesh.Hosting;
 
@@ -21,14 +25,20 @@ public static class ServiceDefaults
 
     /// <summary>
     /// Builds the configuration, lowest precedence first: defaults (in the options classes), <c>RLMESH_*</c> environment
-    /// variables (<c>__</c> separates sections: <c>RLMESH_RUNNER__ENVS=32</c>), the config file (JSON or YAML), then
-    /// flags. Later sources win, so flags &gt; file &gt; environment &gt; defaults.
+    /// variables (see <see cref="EnvironmentKey"/>), the config file (JSON or YAML), then flags. Later sources win, so
+    /// flags &gt; file &gt; environment &gt; defaults.
     /// </summary>
     public static void AddRLMeshConfiguration(this IConfigurationBuilder configuration, string? configFile,
         IReadOnlyDictionary<string, string?> flags)
     {
         configuration.Sources.Clear();
-        configuration.AddEnvironmentVariables(EnvironmentPrefix);
+        var environment = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            if (EnvironmentKey((string)variable.Key) is { } key)
+                environment[key] = (string?)variable.Value;
+        }
+        configuration.AddInMemoryCollection(environment);
         if (!string.IsNullOrEmpty(configFile))
         {
             if (!File.Exists(configFile))
@@ -40,6 +50,21 @@ public static class ServiceDefaults
                 configuration.AddJsonFile(full, optional: false, reloadOnChange: false);
         }
         configuration.AddInMemoryCollection(flags);
+    }
+
+    /// <summary>
+    /// The configuration key an environment variable sets, or null when it is not an <c>RLMESH_*</c> variable.
+    /// <c>__</c> separates sections and a single <c>_</c> separates words inside a key (keys are case-insensitive), so
+    /// the chart's readable names are the keys: <c>RLMESH_HTTP_PORT</c> is <c>HttpPort</c>, <c>RLMESH_APS_TAU</c> is
+    /// <c>ApsTau</c>, <c>RLMESH_RUNNER__ENVS</c> is <c>Runner:Envs</c>, <c>RLMESH_LEARNER__CHECKPOINT_DIR</c> is
+    /// <c>Learner:CheckpointDir</c>.
+    /// </summary>
+    public static string? EnvironmentKey(string variable)
+    {
+        if (!variable.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) || variable.Length == EnvironmentPrefix.Length)
+            return null;
+        var sections = variable[EnvironmentPrefix.Length..].Split("__");
+        return string.Join(':', sections.Select(section => section.Replace("_", "", StringComparison.Ordinal)));
     }
 
     /// <summary>A web application builder with RLMesh's configuration, logging and defaults.</summary>
@@ -64,6 +89,12 @@ public static class ServiceDefaults
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
 
         builder.Services.Configure<ClusterOptions>(builder.Configuration);
+        // Telemetry through the one registration path: the catalog registry (served on /metrics), OTLP tracing from
+        // OTEL_* (the chart sets OTEL_SERVICE_NAME per role), and the runtime's reports as catalog metrics.
+        builder.AddRLMeshTelemetry("rlmesh");
+        // Only the learner reports a queue depth through it: batches it holds, prefetched from the batch queue.
+        builder.Services.AddSingleton(sp => new RuntimeMetrics(sp.GetRequiredService<MetricRegistry>(), queueName: "batches"));
+        builder.Services.AddSingleton<IRuntimeMetrics>(sp => sp.GetRequiredService<RuntimeMetrics>());
         builder.Services.AddSingleton<ServiceHealth>();
         builder.Services.AddSingleton<ServiceExit>();
         builder.Services.Configure<HostOptions>(o =>
@@ -83,9 +114,13 @@ public static class ServiceDefaults
         return builder;
     }
 
-    /// <summary>/healthz (alive), /readyz (connections up), /stats (every service's counters as JSON).</summary>
+    /// <summary>
+    /// /metrics (the catalog metrics, Prometheus text), /healthz (alive), /readyz (connections up), /stats (every
+    /// service's counters and loop timings as JSON: kept for the fault tests and for figures outside the catalog).
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.MapRLMeshMetrics();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (ServiceHealth health) =>
         {

@@ -26,9 +26,10 @@ public sealed class LearnerOptions
 
     public TrainingOptions ToTrainingOptions(ClusterOptions cluster)
     {
-        var o = TrainingOptions.ForEnvironment(cluster.Env);
+        var o = TrainingOptions.ForEnvironment(cluster.Env, cluster.Algorithm.ToLowerInvariant());
         o = o with
         {
+            Sync = cluster.SyncOptions(),
             Seed = cluster.Seed,
             Hidden = cluster.HiddenSizes(),
             UnrollLength = cluster.UnrollLength,
@@ -44,7 +45,7 @@ public sealed class LearnerOptions
             },
         };
         if (EntropyCost is float e)
-            o = o with { Impala = o.Impala with { EntropyCost = e } };
+            o = o with { Impala = o.Impala with { EntropyCost = e }, Impact = o.Impact with { EntropyCost = e } };
         return o;
     }
 }

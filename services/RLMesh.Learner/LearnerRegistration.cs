@@ -2,7 +2,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
+using RLMesh.Telemetry;
+using RLMesh.Telemetry.Metrics;
 
 namespace RLMesh.Learner;
 
@@ -16,7 +19,8 @@ public static class LearnerRegistration
         builder.Services.AddSingleton(stats);
         builder.Services.AddSingleton<IServiceStats>(stats);
         builder.Services.AddSingleton<IHostedService>(sp => new LearnerService(
-            sp.GetClusterOptions(), options, stats, sp.GetRequiredService<ServiceHealth>(),
+            sp.GetClusterOptions(), options, stats, sp.GetRequiredService<IRuntimeMetrics>(),
+            sp.GetRequiredService<MetricRegistry>().Gauge(MetricCatalog.CheckpointAge).Value, sp.GetRequiredService<ServiceHealth>(),
             sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<LearnerService>>()));
         return builder;
     }

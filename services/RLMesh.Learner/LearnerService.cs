@@ -7,11 +7,14 @@ using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
 using RLMesh.Messaging.RabbitMq;
 using RLMesh.Messaging.Redis;
+using RLMesh.Telemetry.Metrics;
 
 namespace RLMesh.Learner;
 
 /// <summary>
-/// The learner: consumes batches, applies IMPALA updates (<see cref="ImpalaLearner"/>), publishes every new version
+/// The learner: consumes batches, applies the configured algorithm's updates (<see cref="AlgorithmDefaults.CreateLearner"/>:
+/// IMPALA, IMPACT with its circular buffer on this side, or V-MPO), measures per-runner divergence for APS and publishes it
+/// on the Redis APS board (<see cref="LearnerReporter"/>, shared with the embedded trainer), reports catalog metrics, publishes every new version
 /// through the Redis weight store, checkpoints every <see cref="LearnerOptions.CheckpointSeconds"/>, and reports the
 /// run's status (version, frames, mean return, state) to Redis. It decides when the run is finished (the 100-episode
 /// mean return reaches the target, or MaxFrames) and then stops its process with exit code 0.
@@ -25,6 +28,8 @@ public sealed partial class LearnerService(
     ClusterOptions cluster,
     LearnerOptions options,
     LearnerStats stats,
+    IRuntimeMetrics metrics,
+    Gauge checkpointAge,
     ServiceHealth health,
     IHostApplicationLifetime lifetime,
     ILogger<LearnerService> logger) : BackgroundService
@@ -67,7 +72,12 @@ public sealed partial class LearnerService(
             optimizer.ImportState(checkpoint.OptimizerState);
         long latest = await store.RefreshLatestVersionAsync(stoppingToken);
         long startVersion = Math.Max(checkpoint?.Version ?? -1, latest) + 1;
-        var learner = new ImpalaLearner(network, optimizer, o.Impala, o.MaxGradNorm, startVersion);
+        var learner = AlgorithmDefaults.CreateLearner(o, network, optimizer, startVersion);
+        // Replay already formed the batches (Replay:BatchUnrolls); IMPACT's circular buffer reuses them here, next to the
+        // learner and its target network, so a reuse costs no broker traffic and acks stay "after the (first) update".
+        var source = AlgorithmDefaults.CreateBatchSource(o with { BatchUnrolls = 1 }, batches);
+        await using var board = new BufferedDivergenceBoard(store.CreateDivergenceBoard(), logger);
+        var reporter = new LearnerReporter(metrics, board, o.Sync);
         long frames = checkpoint?.Frames ?? 0;
         stats.Version = startVersion;
         stats.Frames = frames;
@@ -76,7 +86,7 @@ public sealed partial class LearnerService(
             Log.Resumed(logger, options.CheckpointDir, checkpoint.Version, checkpoint.Frames, latest, startVersion);
         else
             Log.Fresh(logger, o.EnvId, latest, startVersion);
-        await using var publisher = new SnapshotPublisher(store, stats, logger);
+        await using var publisher = new SnapshotPublisher(store, stats, metrics, logger);
         publisher.Offer(Snapshot(learner));
         await publisher.FlushAsync(stoppingToken);
 
@@ -98,21 +108,25 @@ public sealed partial class LearnerService(
                 if (window.IsFull && window.Mean >= target) { finalState = "solved"; break; }
 
                 long waitStarted = Stopwatch.GetTimestamp();
-                var batch = await batches.DequeueAsync(stoppingToken);
+                var (batch, fresh, parts) = await source.NextAsync(stoppingToken);
                 stats.WaitSeconds += Stopwatch.GetElapsedTime(waitStarted).TotalSeconds;
-                lagSum += learner.Version - batch.PolicyVersion;
+                lagSum += reporter.Trained(parts, learner.Version);
                 lagCount++;
                 if (o.AnnealLearningRate)
                     optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
                 long started = Stopwatch.GetTimestamp();
                 var update = learner.Update(batch);
                 stats.LastUpdateSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                frames += batch.Frames;
-                foreach (var episode in batch.Episodes)
+                if (fresh)
                 {
-                    window.Add(episode.Return);
-                    stats.Episodes++;
+                    frames += batch.Frames;
+                    foreach (var episode in batch.Episodes)
+                    {
+                        window.Add(episode.Return);
+                        stats.Episodes++;
+                    }
                 }
+                await reporter.UpdatedAsync(learner, parts, update, stats.LastUpdateSeconds, window.Mean, batches.Depth, stoppingToken);
                 stats.Updates++;
                 stats.Version = learner.Version;
                 stats.Frames = frames;
@@ -122,6 +136,8 @@ public sealed partial class LearnerService(
                 publisher.Offer(Snapshot(learner));
 
                 double now = clock.Elapsed.TotalSeconds;
+                if (stats.LastCheckpoint is { } written)
+                    checkpointAge.Set((DateTimeOffset.UtcNow - written).TotalSeconds);
                 if (now >= nextCheckpoint || (options.CheckpointUpdates > 0 && stats.Updates - updatesAtCheckpoint >= options.CheckpointUpdates))
                 {
                     WriteCheckpoint(o, learner, frames);
@@ -161,15 +177,16 @@ public sealed partial class LearnerService(
             lifetime.StopApplication();
     }
 
-    private static WeightSnapshot Snapshot(ImpalaLearner learner) =>
+    private static WeightSnapshot Snapshot(ILearner learner) =>
         new(learner.Version, learner.Network.Parameters.Values.ToArray());
 
-    private void WriteCheckpoint(TrainingOptions o, ImpalaLearner learner, long frames)
+    private void WriteCheckpoint(TrainingOptions o, ILearner learner, long frames)
     {
         var checkpoint = new Checkpoint(o.EnvId, o.Algorithm, learner.Network.Spec, learner.Version, frames, o.Seed,
             learner.Optimizer.GetType().Name, learner.Network.Parameters.Values.ToArray(), learner.Optimizer.ExportState());
         LearnerCheckpoints.Write(options.CheckpointDir, checkpoint);
         stats.LastCheckpoint = DateTimeOffset.UtcNow;
+        checkpointAge.Set(0);
         stats.CheckpointVersion = learner.Version;
         Log.Checkpointed(logger, learner.Version, frames, options.CheckpointDir);
     }

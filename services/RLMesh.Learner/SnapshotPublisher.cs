@@ -14,6 +14,7 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
 {
     private readonly RedisWeightStore _store;
     private readonly LearnerStats _stats;
+    private readonly IRuntimeMetrics _metrics;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
@@ -21,8 +22,9 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
     private WeightSnapshot? _pending;
     private int _busy;
 
-    public SnapshotPublisher(RedisWeightStore store, LearnerStats stats, ILogger logger)
+    public SnapshotPublisher(RedisWeightStore store, LearnerStats stats, IRuntimeMetrics metrics, ILogger logger)
     {
+        _metrics = metrics;
         _store = store;
         _stats = stats;
         _logger = logger;
@@ -71,8 +73,10 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                await _store.PublishAsync(snapshot, token).ConfigureAwait(false);
+                using (Spans.Source.StartActivity(Spans.SnapshotPublish))
+                    await _store.PublishAsync(snapshot, token).ConfigureAwait(false);
                 PublishedVersion = snapshot.Version;
+                _metrics.SnapshotPublished(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
             catch (InvalidOperationException e) when (e.Message.Contains("never reused", StringComparison.Ordinal))
             {

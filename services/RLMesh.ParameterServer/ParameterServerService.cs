@@ -6,7 +6,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RLMesh.Hosting;
 using RLMesh.Messaging.Redis;
+using RLMesh.Core.Sync;
 using RLMesh.Telemetry;
+using RLMesh.Telemetry.Aps;
+using RLMesh.Telemetry.Metrics;
+using RLMesh.Telemetry.Status;
 
 namespace RLMesh.ParameterServer;
 
@@ -24,18 +28,16 @@ public sealed class ParameterServerOptions
     public double ForgetSeconds { get; set; } = 600;
 }
 
-/// <summary>One runner as the parameter server sees it.</summary>
-public sealed record RunnerStatus(string Id, long Version, long Lag, double LastSeenSeconds, long Frames, long Episodes,
-    double FramesPerSecond, long WeightPulls, long RejectedSnapshots, bool Healthy);
-
-/// <summary>GET /status.</summary>
-public sealed record ClusterStatus(string Run, long LatestVersion, LearnerStatus? Learner, IReadOnlyList<RunnerStatus> Runners,
-    int RunnersHealthy, double FramesPerSecond, long CollectedVersions, long UpdatedUnixMs);
-
-/// <summary>The parameter server's figures under their metric-catalog names.</summary>
-public sealed class ParameterServerStats : IServiceStats
+/// <summary>The parameter server's figures under their metric-catalog names (/stats), and as catalog metrics (/metrics).</summary>
+public sealed class ParameterServerStats(MetricRegistry registry) : IServiceStats
 {
-    public ClusterStatus? Status { get; internal set; }
+    public readonly Gauge RunnersConnected = registry.Gauge(MetricCatalog.RunnersConnected).Value;
+    public readonly MetricFamily<Gauge> HeartbeatAge = registry.Gauge(MetricCatalog.RunnerHeartbeatAge);
+    public readonly MetricFamily<Gauge> VersionLag = registry.Gauge(MetricCatalog.RunnerVersionLag);
+    public readonly Gauge StalenessTarget = registry.Gauge(MetricCatalog.StalenessTarget).Value;
+    public RunStatus? Status { get; internal set; }
+    /// <summary>The aps-adaptive tau this parameter server last published (null when it runs no controller).</summary>
+    public double? ApsThreshold { get; internal set; }
     public long CollectedVersions { get; internal set; }
     public string Component => "parameter-server";
 
@@ -76,12 +78,29 @@ public sealed partial class ParameterServerService(
             ct => RedisClusterState.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);
         health.Ready(Component);
         Log.Started(logger, cluster.Run, options.RetainVersions);
+        var sync = cluster.SyncOptions();
+        var board = store.CreateDivergenceBoard();
+        using var stopController = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var controller = Task.CompletedTask;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        if (sync.Mode == SyncMode.ApsAdaptive)
+        {
+            stats.StalenessTarget.Set(sync.StalenessTarget);
+            IStalenessSource source = string.IsNullOrEmpty(cluster.PrometheusUrl)
+                ? new LearnerLagSource(state)
+                : new PrometheusStalenessSource(http, new Uri(cluster.PrometheusUrl.EndsWith('/') ? cluster.PrometheusUrl : cluster.PrometheusUrl + "/"));
+            Log.Controller(logger, sync.Tau, sync.StalenessTarget, cluster.PrometheusUrl ?? "the learner's lag in Redis");
+            controller = new ApsThresholdController(sync.Tau, sync.StalenessTarget)
+                .RunAsync(source, new TolerantBoard(board), TimeSpan.FromSeconds(sync.ControllerIntervalSeconds), tau => stats.ApsThreshold = tau, stopController.Token);
+        }
         var interval = TimeSpan.FromSeconds(options.PollSeconds);
+        try
+        {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await PollAsync(store, state, stoppingToken);
+                await PollAsync(store, state, board, sync, stoppingToken);
                 health.Ready(Component);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -98,9 +117,15 @@ public sealed partial class ParameterServerService(
                 break;
             }
         }
+        }
+        finally
+        {
+            await stopController.CancelAsync();
+            await controller;
+        }
     }
 
-    private async Task PollAsync(RedisWeightStore store, RedisClusterState state, CancellationToken cancellationToken)
+    private async Task PollAsync(RedisWeightStore store, RedisClusterState state, IDivergenceBoard board, SyncOptions sync, CancellationToken cancellationToken)
     {
         long latest = await store.RefreshLatestVersionAsync(cancellationToken);
         int collected = await store.CollectOldVersionsAsync(cancellationToken);
@@ -115,6 +140,8 @@ public sealed partial class ParameterServerService(
                 _lastSeen[id] = new RunnerHeartbeat(id, -1, 0, 0, 0, 0, 0, "", 0, 0);
         }
         var runners = new List<RunnerStatus>();
+        double divergenceSum = 0;
+        int divergenceCount = 0;
         foreach (var (id, h) in _lastSeen.OrderBy(p => p.Key, StringComparer.Ordinal).ToList())
         {
             double age = h.SentUnixMs > 0 ? (nowMs - h.SentUnixMs) / 1000.0 : double.PositiveInfinity;
@@ -125,12 +152,27 @@ public sealed partial class ParameterServerService(
                 continue;
             }
             bool healthy = age <= options.StaleSeconds;
-            runners.Add(new RunnerStatus(id, h.PolicyVersion, h.PolicyVersion < 0 ? latest + 1 : Math.Max(0, latest - h.PolicyVersion),
-                double.IsFinite(age) ? Math.Round(age, 2) : -1, h.Frames, h.Episodes, healthy ? Math.Round(h.FramesPerSecond) : 0,
-                h.WeightPulls, h.RejectedSnapshots, healthy));
+            var runner = new RunnerStatus(id, h.PolicyVersion, h.PolicyVersion < 0 ? latest + 1 : Math.Max(0, latest - h.PolicyVersion),
+                double.IsFinite(age) ? Math.Round(age, 2) : -1, healthy, h.Frames, h.Episodes, healthy ? Math.Round(h.FramesPerSecond) : 0,
+                h.WeightPulls, h.RejectedSnapshots);
+            runners.Add(runner);
+            stats.VersionLag.WithLabels(id).Set(runner.Lag);
+            if (runner.LastSeenSeconds >= 0)
+                stats.HeartbeatAge.WithLabels(id).Set(runner.LastSeenSeconds);
+            if (healthy && await board.ReadDivergenceAsync(id, cancellationToken) is { } reading)
+            {
+                divergenceSum += reading.Divergence;
+                divergenceCount++;
+            }
         }
-        stats.Status = new ClusterStatus(cluster.Run, latest, learner, runners, runners.Count(r => r.Healthy),
-            runners.Sum(r => r.FramesPerSecond), stats.CollectedVersions, nowMs);
+        int connected = runners.Count(r => r.Healthy);
+        stats.RunnersConnected.Set(connected);
+        var staleness = new StalenessStatus(learner?.MeanPolicyLag ?? 0, divergenceCount > 0 ? divergenceSum / divergenceCount : 0,
+            sync.Mode == SyncMode.Aps ? sync.Tau : stats.ApsThreshold, sync.Mode == SyncMode.ApsAdaptive ? sync.StalenessTarget : null);
+        stats.Status = new RunStatus(cluster.Run, latest, runners.Sum(r => r.FramesPerSecond), runners, connected,
+            learner is null ? null : new RLMesh.Telemetry.Status.LearnerStatus(learner.Version, learner.Updates, learner.Frames, learner.Episodes, learner.MeanReturn,
+                learner.FramesPerSecond, learner.MeanPolicyLag, learner.State, learner.CheckpointVersion, learner.SentUnixMs),
+            staleness, stats.CollectedVersions, nowMs);
     }
 
     private static partial class Log
@@ -140,6 +182,10 @@ public sealed partial class ParameterServerService(
 
         [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Parameter server poll failed: {Reason}")]
         public static partial void PollFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 3403, Level = LogLevel.Information,
+            Message = "aps-adaptive: steering tau (from {Tau}) to hold a mean policy lag of {Target} versions, reading {Source}")]
+        public static partial void Controller(ILogger logger, double tau, double target, string source);
     }
 }
 
@@ -151,11 +197,10 @@ public static class ParameterServerRegistration
         var options = builder.Configuration.GetSection(ParameterServerOptions.Section).Get<ParameterServerOptions>() ?? new ParameterServerOptions();
         if (options.RetainVersions < 1)
             throw new ArgumentException("ParameterServer:RetainVersions must be at least 1.");
-        var stats = new ParameterServerStats();
-        builder.Services.AddSingleton(stats);
-        builder.Services.AddSingleton<IServiceStats>(stats);
+        builder.Services.AddSingleton(sp => new ParameterServerStats(sp.GetRequiredService<MetricRegistry>()));
+        builder.Services.AddSingleton<IServiceStats>(sp => sp.GetRequiredService<ParameterServerStats>());
         builder.Services.AddSingleton<IHostedService>(sp => new ParameterServerService(
-            sp.GetClusterOptions(), options, stats, sp.GetRequiredService<ServiceHealth>(),
+            sp.GetClusterOptions(), options, sp.GetRequiredService<ParameterServerStats>(), sp.GetRequiredService<ServiceHealth>(),
             sp.GetRequiredService<ILogger<ParameterServerService>>()));
         return builder;
     }
@@ -164,8 +209,51 @@ public static class ParameterServerRegistration
     public static WebApplication MapParameterServer(this WebApplication app)
     {
         app.MapGet("/status", (ParameterServerStats stats) => stats.Status is { } status
-            ? Results.Json(status, JsonDefaults.Options)
+            ? Results.Json(status, RunStatus.JsonOptions)
             : Results.Json(new { state = "starting" }, JsonDefaults.Options, statusCode: 503));
         return app;
     }
+}
+
+/// <summary>
+/// aps-adaptive without Prometheus: the learner's mean policy lag over its last report interval, from its status in
+/// Redis; no figure (the controller holds tau) when the learner is not running or its report is older than 5 s.
+/// </summary>
+internal sealed class LearnerLagSource(RedisClusterState state) : IStalenessSource
+{
+    private long _lastSent;
+
+    public async ValueTask<double?> ReadMeanLagAsync(CancellationToken cancellationToken)
+    {
+        var learner = await state.ReadLearnerStatusAsync(cancellationToken).ConfigureAwait(false);
+        if (learner is null || learner.State != "running" || learner.SentUnixMs == _lastSent
+            || DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - learner.SentUnixMs > 5000)
+            return null;
+        _lastSent = learner.SentUnixMs;
+        return learner.MeanPolicyLag;
+    }
+}
+
+/// <summary>The controller's board writes survive a Redis outage: a failed write is logged by the poll loop's readiness, not fatal.</summary>
+internal sealed class TolerantBoard(IDivergenceBoard inner) : IDivergenceBoard
+{
+    public ValueTask PublishDivergenceAsync(string runner, DivergenceReading reading, CancellationToken cancellationToken) =>
+        inner.PublishDivergenceAsync(runner, reading, cancellationToken);
+
+    public ValueTask<DivergenceReading?> ReadDivergenceAsync(string runner, CancellationToken cancellationToken) =>
+        inner.ReadDivergenceAsync(runner, cancellationToken);
+
+    public async ValueTask PublishThresholdAsync(double tau, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await inner.PublishThresholdAsync(tau, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Redis is away: runners keep the last tau they read; the next step publishes again.
+        }
+    }
+
+    public ValueTask<double?> ReadThresholdAsync(CancellationToken cancellationToken) => inner.ReadThresholdAsync(cancellationToken);
 }

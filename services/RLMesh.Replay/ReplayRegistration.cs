@@ -15,11 +15,11 @@ public static class ReplayRegistration
         var options = builder.Configuration.GetSection(ReplayOptions.Section).Get<ReplayOptions>() ?? new ReplayOptions();
         if (options.BatchUnrolls < 1)
             throw new ArgumentException("Replay:BatchUnrolls must be at least 1.");
-        var stats = new ReplayStats();
         builder.Services.TryAddSingleton<IBatchBuilder>(_ => new FifoBatchBuilder(options.BatchUnrolls));
-        builder.Services.AddSingleton<IServiceStats>(stats);
+        builder.Services.AddSingleton(sp => new ReplayStats(sp.GetRequiredService<RLMesh.Telemetry.Metrics.MetricRegistry>()));
+        builder.Services.AddSingleton<IServiceStats>(sp => sp.GetRequiredService<ReplayStats>());
         builder.Services.AddSingleton<IHostedService>(sp => new ReplayService(
-            sp.GetClusterOptions(), options, sp.GetRequiredService<IBatchBuilder>(), stats,
+            sp.GetClusterOptions(), options, sp.GetRequiredService<IBatchBuilder>(), sp.GetRequiredService<ReplayStats>(),
             sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<ReplayService>>()));
         return builder;
     }

@@ -2,7 +2,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RLMesh.Hosting;
 using RLMesh.Messaging.RabbitMq;
+using RLMesh.Messaging.Codec;
 using RLMesh.Telemetry;
+using RLMesh.Telemetry.Metrics;
 
 namespace RLMesh.Replay;
 
@@ -14,9 +16,21 @@ public sealed class ReplayOptions
     public int BatchUnrolls { get; set; } = 2;
 }
 
-/// <summary>The replay service's counters under their metric-catalog names.</summary>
-public sealed class ReplayStats : IServiceStats
+/// <summary>The replay service's counters under their metric-catalog names (/stats), and the same as catalog metrics (/metrics).</summary>
+public sealed class ReplayStats(MetricRegistry registry) : IServiceStats
 {
+    public readonly Counter Consumed = registry.Counter(MetricCatalog.MessagesConsumed).WithLabels("unrolls");
+    public readonly Counter Published = registry.Counter(MetricCatalog.MessagesPublished).WithLabels("batches");
+    public readonly Gauge UnrollDepth = registry.Gauge(MetricCatalog.QueueDepth).WithLabels("unrolls");
+    private readonly MetricFamily<Counter> _deadLetters = registry.Counter(MetricCatalog.DeadLetters);
+
+    /// <summary>Counts one dead-lettered message of <paramref name="queue"/> under its classified reason.</summary>
+    public void DeadLettered(string queue, string reason)
+    {
+        Interlocked.Increment(ref DeadLetters);
+        _deadLetters.WithLabels(queue, InvalidMessageException.Classify(reason)).Inc();
+    }
+
     internal long UnrollsConsumed, BatchesPublished, UnrollsRefused, DeadLetters;
     internal int Pending;
     public string Component => "replay";
@@ -57,7 +71,7 @@ public sealed partial class ReplayService(
             logger, "RabbitMQ", health, Component, stoppingToken);
         await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
-        unrolls.InvalidMessageReceived += (_, _) => Interlocked.Increment(ref stats.DeadLetters);
+        unrolls.InvalidMessageReceived += (_, e) => stats.DeadLettered("unrolls", e.Reason);
         await unrolls.StartConsumingAsync(stoppingToken);
         health.Ready(Component);
         Log.Started(logger, cluster.Run, options.BatchUnrolls);
@@ -67,6 +81,7 @@ public sealed partial class ReplayService(
             {
                 var unroll = await unrolls.DequeueAsync(stoppingToken);
                 Interlocked.Increment(ref stats.UnrollsConsumed);
+                stats.Consumed.Inc();
                 if (!builder.Add(unroll))
                 {
                     Interlocked.Increment(ref stats.UnrollsRefused);
@@ -76,7 +91,9 @@ public sealed partial class ReplayService(
                 {
                     await batches.EnqueueAsync(batch, stoppingToken);
                     Interlocked.Increment(ref stats.BatchesPublished);
+                    stats.Published.Inc();
                 }
+                stats.UnrollDepth.Set(unrolls.Depth);
                 Volatile.Write(ref stats.Pending, builder.Pending);
             }
         }

@@ -132,14 +132,16 @@ public class CliTests
 
     private const string CannedStatus = """
         {
-          "latestVersion": 1234,
-          "framesPerSecond": 7421.6,
+          "run": "cartpole",
+          "latest_version": 1234,
+          "frames_per_second": 7421.6,
           "runners": [
-            {"id": "runner-b", "version": 1230, "lag": 4, "lastSeenSeconds": 42.5, "healthy": false},
-            {"id": "runner-a", "version": 1233, "lag": 1, "lastSeenSeconds": 0.4, "healthy": true}
+            {"id": "runner-b", "version": 1230, "lag": 4, "last_seen_seconds": 42.5, "healthy": false},
+            {"id": "runner-a", "version": 1233, "lag": 1, "last_seen_seconds": 0.4, "healthy": true}
           ],
-          "learner": {"version": 1234, "updates": 5678},
-          "staleness": {"meanLag": 2.25, "divergence": 0.0123}
+          "runners_healthy": 1,
+          "learner": {"version": 1234, "updates": 5678, "state": "running"},
+          "staleness": {"mean_lag": 2.25, "divergence": 0.0123}
         }
         """;
 
@@ -174,7 +176,7 @@ public class CliTests
     [Fact]
     public async Task StatusFailsClearlyOnAnUnexpectedBody()
     {
-        await using var server = await StatusServer.StartAsync("""{"latestVersion": "soon"}""");
+        await using var server = await StatusServer.StartAsync("""{"latest_version": "soon"}""");
         var result = Tools.Rlmesh(["status", "--url", server.BaseUrl]);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("did not return status JSON", result.StdErr);

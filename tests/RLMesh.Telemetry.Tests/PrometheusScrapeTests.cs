@@ -9,7 +9,8 @@ namespace RLMesh.Telemetry.Tests;
 /// <summary>
 /// A real Prometheus (Debian binary, private temp dir, loopback port, 1 s scrape interval, our rules loaded) scrapes
 /// a real embedded training run (`rlmesh train --metrics-port 0`), and its HTTP API must show the expected series
-/// with sane values. The distributed-cluster version joins when the services exist.
+/// with sane values; and the same Prometheus scrapes a local multi-process cluster (parameter server, learner, replay,
+/// two runners as `rlmesh run` processes over private rabbitmq-server and redis-server).
 /// </summary>
 public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposable
 {
@@ -25,26 +26,8 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposabl
         var metricsUrl = await WaitForLineAsync(trainer, "trainer.log", "metrics: ");
         var target = new Uri(metricsUrl);
 
-        int port = Tools.FreeLoopbackPort();
-        string rules = Path.Combine(Tools.RepositoryRoot(), "charts", "rlmesh", "files", "rlmesh-rules.yaml");
-        string config = Path.Combine(_dir, "prometheus.yml");
-        File.WriteAllText(config, $"""
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            rule_files:
-              - {rules}
-            scrape_configs:
-              - job_name: rlmesh-train
-                metrics_path: /metrics
-                static_configs:
-                  - targets: ["{target.Authority}"]
-            """);
-        Start(prometheusBinary, [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_dir, "data")}",
-            $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"], "prometheus.log");
-        var prometheus = new Uri($"http://127.0.0.1:{port}/");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        await EventuallyAsync("Prometheus ready", async () => (await http.GetAsync(new Uri(prometheus, "-/ready"))).IsSuccessStatusCode);
+        var prometheus = await StartPrometheusAsync(prometheusBinary, http, "rlmesh-train", [target.Authority]);
 
         await EventuallyAsync("target up", async () => await QueryAsync(http, prometheus, "up{job=\"rlmesh-train\"}") == 1);
         await EventuallyAsync("learner updates scraped", async () => await QueryAsync(http, prometheus, "sum(rlmesh_learner_updates_total)") > 0);
@@ -70,6 +53,84 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposabl
         output.WriteLine($"frames {frames1:N0} -> mean lag {meanLag:F2} versions");
     }
 
+    [Fact]
+    public async Task PrometheusScrapesALocalMultiProcessClusterAndFindsEveryRolesSeries()
+    {
+        string prometheusBinary = Tools.Require("prometheus");
+        await using var broker = await RLMesh.Messaging.LocalServers.LocalRabbitMq.StartNewAsync();
+        await using var redis = await RLMesh.Messaging.LocalServers.LocalRedis.StartAsync();
+        string run = $"prom-{Guid.NewGuid():N}"[..16];
+        var roles = new (string Log, string Role, string? Id)[]
+        {
+            ("parameter-server.log", "parameter-server", null), ("learner.log", "learner", null), ("replay.log", "replay", null),
+            ("runner-0.log", "env-runner", "runner-0"), ("runner-1.log", "env-runner", "runner-1"),
+        };
+        var targets = new List<string>();
+        foreach (var (log, role, id) in roles)
+        {
+            int port = Tools.FreeLoopbackPort();
+            targets.Add($"127.0.0.1:{port}");
+            string[] args = [Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "run", role, "--run", run, "--broker", broker.AmqpUri.ToString(),
+                "--redis", redis.Configuration, "--http-port", port.ToString(CultureInfo.InvariantCulture), "--sync", "aps",
+                "--set", "Runner:Envs=8", "--set", "Runner:HeartbeatSeconds=0.5", "--set", "ParameterServer:StaleSeconds=5",
+                "--target-return", "1000000", "--max-frames", "1000000000", "--checkpoint-dir", Path.Combine(_dir, "checkpoints")];
+            Start("dotnet", id is null ? args : [.. args, "--id", id], log);
+        }
+        _clusterLogs = roles.Select(r => r.Log).ToArray();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var prometheus = await StartPrometheusAsync(prometheusBinary, http, "rlmesh", targets);
+
+        await EventuallyAsync("every role up", async () => await QueryAsync(http, prometheus, "count(up{job=\"rlmesh\"} == 1)") == 5);
+        await EventuallyAsync("learner updates", async () => await QueryAsync(http, prometheus, "sum(rlmesh_learner_updates_total)") > 0);
+        await EventuallyAsync("runners connected = 2", async () => await QueryAsync(http, prometheus, "max(rlmesh_runners_connected)") == 2);
+        double frames1 = (await QueryAsync(http, prometheus, "sum(rlmesh_env_frames_total)"))!.Value;
+        await EventuallyAsync("frames increasing", async () => await QueryAsync(http, prometheus, "sum(rlmesh_env_frames_total)") > frames1);
+        await EventuallyAsync("lag histogram populated", async () => await QueryAsync(http, prometheus, "sum(rlmesh_policy_lag_versions_count)") > 0);
+        await EventuallyAsync("divergence per runner", async () => await QueryAsync(http, prometheus, "count(rlmesh_policy_divergence)") == 2);
+
+        Assert.Equal(2, await QueryAsync(http, prometheus, "count(rlmesh_env_frames_total)"));
+        Assert.Equal(2, await QueryAsync(http, prometheus, "count(rlmesh_runner_heartbeat_age_seconds)"));
+        Assert.True(await QueryAsync(http, prometheus, "max(rlmesh_runner_heartbeat_age_seconds)") < 5, "stale heartbeats");
+        Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_messages_consumed_total{queue=\"unrolls\"})") > 0, "replay consumed nothing");
+        Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_messages_published_total{queue=\"batches\"})") > 0, "replay published nothing");
+        Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_weight_pulls_total)") >= 2, "runners pulled no weights");
+        Assert.Equal(0.05, await QueryAsync(http, prometheus, "max(rlmesh_aps_threshold)"));
+        Assert.True(await QueryAsync(http, prometheus, "max(rlmesh_learner_version)") > 0, "learner version");
+        Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_snapshot_publish_duration_seconds_count)") > 0, "no snapshot publishes timed");
+        Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_snapshot_load_duration_seconds_count)") > 0, "no snapshot loads timed");
+        Assert.True(await QueryAsync(http, prometheus, "max(rlmesh_learner_update_duration_seconds_count)") > 0, "no update durations");
+        Assert.NotNull(await QueryAsync(http, prometheus, "rlmesh_learner_entropy"));
+        Assert.NotNull(await QueryAsync(http, prometheus, "rlmesh_learner_loss{term=\"total\"}"));
+        Assert.NotNull(await QueryAsync(http, prometheus, "rlmesh_queue_depth{queue=\"unrolls\"}"));
+        output.WriteLine($"cluster frames {frames1:N0} at first look; lag count {await QueryAsync(http, prometheus, "sum(rlmesh_policy_lag_versions_count)")}");
+    }
+
+    private string[] _clusterLogs = ["trainer.log"];
+
+    private async Task<Uri> StartPrometheusAsync(string prometheusBinary, HttpClient http, string job, IReadOnlyList<string> targets)
+    {
+        int port = Tools.FreeLoopbackPort();
+        string rules = Path.Combine(Tools.RepositoryRoot(), "charts", "rlmesh", "files", "rlmesh-rules.yaml");
+        string config = Path.Combine(_dir, "prometheus.yml");
+        File.WriteAllText(config, $"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            rule_files:
+              - {rules}
+            scrape_configs:
+              - job_name: {job}
+                metrics_path: /metrics
+                static_configs:
+                  - targets: [{string.Join(", ", targets.Select(t => $"\"{t}\""))}]
+            """);
+        Start(prometheusBinary, [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_dir, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"], "prometheus.log");
+        var prometheus = new Uri($"http://127.0.0.1:{port}/");
+        await EventuallyAsync("Prometheus ready", async () => (await http.GetAsync(new Uri(prometheus, "-/ready"))).IsSuccessStatusCode);
+        return prometheus;
+    }
+
     private static async Task<double?> QueryAsync(HttpClient http, Uri prometheus, string query)
     {
         using var response = await http.GetAsync(new Uri(prometheus, "api/v1/query?query=" + Uri.EscapeDataString(query)));
@@ -91,7 +152,8 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposabl
             catch (TaskCanceledException ex) { last = ex; }
             await Task.Delay(250);
         }
-        Assert.Fail($"gave up waiting for {what} ({last?.Message}); prometheus log:\n{Tail("prometheus.log")}\ntrainer log:\n{Tail("trainer.log")}");
+        Assert.Fail($"gave up waiting for {what} ({last?.Message}); prometheus log:\n{Tail("prometheus.log")}\n"
+            + string.Join("\n", _clusterLogs.Select(log => $"{log}:\n{Tail(log)}")));
     }
 
     private async Task<string> WaitForLineAsync(Process process, string log, string prefix)

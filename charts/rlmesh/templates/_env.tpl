@@ -1,5 +1,9 @@
 {{/*
 The one place that names the RLMESH_* environment of the services (12-factor configuration).
+The services read RLMESH_<KEY> as configuration key <KEY>: "__" separates sections, a single "_" separates words
+(RLMESH_HTTP_PORT = HttpPort, RLMESH_APS_TAU = ApsTau, RLMESH_RUNNER__ENVS = Runner:Envs); see ServiceDefaults.EnvironmentKey.
+RLMESH_ROLE and RLMESH_POD_NAME are informational (the role is the container's argument; the runner id defaults to
+the pod's host name); RLMESH_BROKER_USERNAME/_PASSWORD only compose RLMESH_BROKER.
 Call with (dict "root" $ "component" "learner" "role" $roleEntry "values" $roleValues).
 Credentials come only from Secrets; the broker URI is composed by Kubernetes from the env vars
 before it ($(VAR) expansion), so no password is ever written into a manifest.
@@ -45,11 +49,11 @@ before it ($(VAR) expansion), so no password is ever written into a manifest.
       key: {{ include "rlmesh.redis.passwordKey" $root }}
 {{- end }}
 {{- if eq .component "env-runner" }}
-- name: RLMESH_NUM_ENVS
+- name: RLMESH_RUNNER__ENVS
   value: {{ .values.numEnvs | quote }}
 {{- end }}
 {{- if eq .component "learner" }}
-- name: RLMESH_CHECKPOINT_DIR
+- name: RLMESH_LEARNER__CHECKPOINT_DIR
   value: /var/lib/rlmesh/checkpoints
 {{- end }}
 {{- if $root.Values.tracing.enabled }}

@@ -24,7 +24,14 @@ internal sealed class ClusterFlags
         Map("--seed", "Seed", "Random seed");
         Map("--hidden", "Hidden", "Hidden layer sizes, e.g. 64,64");
         Map("--unroll-length", "UnrollLength", "Steps per unroll (T), default 20");
-        Map("--http-port", "HttpPort", "Port of /healthz, /readyz, /stats (/status on the parameter server); 0: a free port");
+        Map("--http-port", "HttpPort", "Port of /metrics, /healthz, /readyz, /stats (/status on the parameter server); 0: a free port");
+        Map("--algo", "Algorithm", "learner: impala (default), impact or vmpo (ppo is on-policy: embedded only, rlmesh train --algo ppo)");
+        Map("--sync", "Sync", "env-runner: when to pull weights: every-unroll (default), every-k, aps, aps-adaptive");
+        Map("--sync-k", "SyncK", "every-k: pull every K unrolls (default 4)");
+        Map("--aps-tau", "ApsTau", "aps: divergence threshold in nats (default 0.05; aps-adaptive: the initial tau)");
+        Map("--aps-max-lag", "ApsMaxLag", "aps: pull anyway at this version lag (default 32)");
+        Map("--staleness-target", "StalenessTarget", "aps-adaptive: mean policy lag the parameter server's tau controller holds (default 8)");
+        Map("--prometheus-url", "PrometheusUrl", "aps-adaptive: the parameter server reads staleness from this Prometheus (default: the learner's lag in Redis)");
         Map("--id", "Runner:Id", "env-runner: runner id (default host-pid)");
         Map("--envs", "Runner:Envs", "env-runner: environments per runner, default 16");
         Map("--batch-unrolls", "Replay:BatchUnrolls", "replay: unrolls per learner batch, default 2");

@@ -53,9 +53,9 @@ public static class StatusCommand
                 Console.Error.WriteLine($"rlmesh: {endpoint} did not return status JSON: {ex.Message}");
                 return ExitCodes.Failure;
             }
-            if (status is null || status.Runners is null || status.Learner is null || status.Staleness is null)
+            if (status is null || status.Runners is null || status.Staleness is null)
             {
-                Console.Error.WriteLine($"rlmesh: {endpoint} returned incomplete status JSON (runners, learner and staleness are required)");
+                Console.Error.WriteLine($"rlmesh: {endpoint} returned incomplete status JSON (runners and staleness are required)");
                 return ExitCodes.Failure;
             }
             foreach (var line in Render(status, endpoint)) Console.WriteLine(line);
@@ -70,9 +70,13 @@ public static class StatusCommand
         int healthy = s.Runners.Count(r => r.Healthy);
         yield return $"status of {source}";
         yield return string.Create(c, $"latest version   {s.LatestVersion}");
-        yield return string.Create(c, $"learner          version {s.Learner.Version}, {s.Learner.Updates} updates");
+        yield return s.Learner is { } l
+            ? string.Create(c, $"learner          version {l.Version}, {l.Updates} updates, {l.State}")
+            : "learner          not reporting yet";
         yield return string.Create(c, $"frames/s         {s.FramesPerSecond:N0}");
-        yield return string.Create(c, $"staleness        mean lag {s.Staleness.MeanLag:F2} versions, divergence {s.Staleness.Divergence:G4} nats");
+        yield return string.Create(c, $"staleness        mean lag {s.Staleness.MeanLag:F2} versions, divergence {s.Staleness.Divergence:G4} nats")
+            + (s.Staleness.ApsThreshold is double tau ? string.Create(c, $", APS tau {tau:G4}") : "")
+            + (s.Staleness.Target is double target ? string.Create(c, $", target {target:G4}") : "");
         yield return string.Create(c, $"runners          {s.Runners.Count} ({healthy} healthy, {s.Runners.Count - healthy} unhealthy)");
         foreach (var r in s.Runners.OrderBy(r => r.Id, StringComparer.Ordinal))
             yield return string.Create(c, $"  {r.Id,-24} version {r.Version,8}  lag {r.Lag,4}  last seen {r.LastSeenSeconds,7:F1} s  {(r.Healthy ? "healthy" : "UNHEALTHY")}");

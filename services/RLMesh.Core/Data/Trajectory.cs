@@ -4,6 +4,13 @@ namespace RLMesh.Core.Data;
 public readonly record struct EpisodeStats(int EnvIndex, double Return, int Length);
 
 /// <summary>
+/// One unroll inside a batch: <see cref="Envs"/> consecutive columns produced by <see cref="Source"/> with policy
+/// <see cref="PolicyVersion"/>. Lets a learner that receives a concatenated batch (distributed mode) attribute
+/// per-column figures (policy lag, APS divergence) to runners.
+/// </summary>
+public readonly record struct BatchSegment(string Source, int Envs, long PolicyVersion);
+
+/// <summary>
 /// T steps of B environments, time-major and structure-of-arrays, exactly as the learner consumes it.
 /// An actor's unroll is a Trajectory over its own envs; a learner batch is several unrolls concatenated
 /// along B (<see cref="Concatenate"/>). Step t's transition is (obs[t], action[t]) -> (reward[t], obs[t+1]),
@@ -68,6 +75,12 @@ public sealed class Trajectory
     public string Source { get; set; } = "";
     /// <summary>Episodes that finished during these steps.</summary>
     public List<EpisodeStats> Episodes { get; } = [];
+    /// <summary>For a batch: the unrolls it is made of, in column order (empty for a single unroll).</summary>
+    public List<BatchSegment> Segments { get; } = [];
+
+    /// <summary><see cref="Segments"/>, or this trajectory as its own single segment.</summary>
+    public IEnumerable<BatchSegment> SegmentsOrSelf() =>
+        Segments.Count > 0 ? Segments : [new BatchSegment(Source, Envs, PolicyVersion)];
 
     /// <summary>Environment frames in this trajectory (T * B).</summary>
     public int Frames => Steps * Envs;
@@ -104,6 +117,7 @@ public sealed class Trajectory
             CopyColumns(p.BehaviourPolicy, batch.BehaviourPolicy, first.Steps, p.Envs, envs, column, p.PolicyOutputSize);
             foreach (var e in p.Episodes)
                 batch.Episodes.Add(e with { EnvIndex = e.EnvIndex + column });
+            batch.Segments.AddRange(p.SegmentsOrSelf());
             column += p.Envs;
         }
         return batch;

@@ -90,13 +90,16 @@ public static class AlgorithmDefaults
         };
     }
 
-    /// <summary>The learner for <c>options.Algorithm</c> over <paramref name="network"/>.</summary>
-    public static ILearner CreateLearner(TrainingOptions options, ActorCriticNet network, Optimizer optimizer) => options.Algorithm switch
+    /// <summary>
+    /// The learner for <c>options.Algorithm</c> over <paramref name="network"/>, starting at <paramref name="initialVersion"/>
+    /// (the learner service resumes above its checkpoint and the store's latest version).
+    /// </summary>
+    public static ILearner CreateLearner(TrainingOptions options, ActorCriticNet network, Optimizer optimizer, long initialVersion = 0) => options.Algorithm switch
     {
-        Impala => new ImpalaLearner(network, optimizer, options.Impala, options.MaxGradNorm),
-        Impact => new ImpactLearner(network, optimizer, options.Impact, options.MaxGradNorm),
-        Ppo => new PpoLearner(network, optimizer, options.Ppo, options.MaxGradNorm, options.Seed),
-        Vmpo => new VmpoLearner(network, optimizer, options.Vmpo, options.MaxGradNorm),
+        Impala => new ImpalaLearner(network, optimizer, options.Impala, options.MaxGradNorm, initialVersion),
+        Impact => new ImpactLearner(network, optimizer, options.Impact, options.MaxGradNorm, initialVersion),
+        Ppo => new PpoLearner(network, optimizer, options.Ppo, options.MaxGradNorm, options.Seed, initialVersion),
+        Vmpo => new VmpoLearner(network, optimizer, options.Vmpo, options.MaxGradNorm, initialVersion),
         var other => throw new ArgumentException($"unknown algorithm '{other}'"),
     };
 

@@ -58,7 +58,7 @@ public sealed class EmbeddedTrainer
         using var stopActors = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var actors = new Task[o.Actors];
         var actorLoops = new Actor[o.Actors];
-        var aps = new ApsRuntime(this, o.Sync);
+        var aps = new LearnerReporter(Metrics, DivergenceBoard, o.Sync);
         for (int a = 0; a < o.Actors; a++)
         {
             var env = new VectorEnv(o.EnvId, o.EnvsPerActor);
@@ -75,7 +75,7 @@ public sealed class EmbeddedTrainer
                     : actor.RunAsync(_queue, _weights, stopActors.Token),
                 stopActors.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
-        var controller = aps.StartController(stopActors.Token);
+        var controller = aps.StartController(StalenessSource, stopActors.Token);
 
         var clock = Stopwatch.StartNew();
         var window = new ReturnWindow(o.ReturnWindow);
@@ -101,12 +101,8 @@ public sealed class EmbeddedTrainer
                 using (Spans.Source.StartActivity(Spans.Batch))
                     (batch, fresh, parts) = await _batches.NextAsync(cancellationToken).ConfigureAwait(false);
 
-                foreach (var part in parts)
-                {
-                    lagSum += Learner.Version - part.PolicyVersion;
-                    lagCount++;
-                    aps.UnrollTrained(Learner.Version - part.PolicyVersion);
-                }
+                lagSum += aps.Trained(parts, Learner.Version);
+                lagCount++;
                 if (o.AnnealLearningRate)
                     Learner.Optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
 
@@ -125,7 +121,7 @@ public sealed class EmbeddedTrainer
                     window.Add(episode.Return);
                     episodes++;
                 }
-                await aps.UpdatedAsync(parts, last, updateSeconds, window.Mean, cancellationToken).ConfigureAwait(false);
+                await aps.UpdatedAsync(Learner, parts, last, updateSeconds, window.Mean, _queue.Depth, cancellationToken).ConfigureAwait(false);
                 if (window.IsFull && window.Mean >= target)
                 {
                     framesToSolve = frames;
@@ -179,47 +175,5 @@ public sealed class EmbeddedTrainer
         long started = Stopwatch.GetTimestamp();
         await _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken).ConfigureAwait(false);
         Metrics.SnapshotPublished(Stopwatch.GetElapsedTime(started).TotalSeconds);
-    }
-
-    /// <summary>
-    /// The learner's side of APS and metrics, kept out of the training loop: per-runner divergence from the
-    /// loss's per-column KL, published on the board after each update; staleness for the adaptive controller.
-    /// </summary>
-    private sealed class ApsRuntime(EmbeddedTrainer trainer, SyncOptions sync)
-    {
-        private readonly DivergenceTracker _divergence = new(sync.DivergenceSmoothing);
-        private readonly InProcessStalenessSource _staleness = new();
-
-        public long UnrollsTrained { get; private set; }
-
-        public Task StartController(CancellationToken cancellationToken)
-        {
-            if (sync.Mode != SyncMode.ApsAdaptive) return Task.CompletedTask;
-            trainer.Metrics.StalenessTargetSet(sync.StalenessTarget);
-            var controller = new ApsThresholdController(sync.Tau, sync.StalenessTarget);
-            return controller.RunAsync(trainer.StalenessSource ?? _staleness, trainer.DivergenceBoard,
-                TimeSpan.FromSeconds(sync.ControllerIntervalSeconds), trainer.Metrics.ThresholdChanged, cancellationToken);
-        }
-
-        public void UnrollTrained(long lag)
-        {
-            UnrollsTrained++;
-            _staleness.Add(lag);
-            trainer.Metrics.UnrollTrained(lag);
-        }
-
-        public async ValueTask UpdatedAsync(IReadOnlyList<Trajectory> parts, LearnerUpdateStats stats, double seconds, double? meanReturn, CancellationToken cancellationToken)
-        {
-            var learner = trainer.Learner;
-            trainer.Metrics.LearnerUpdated(stats.Loss, learner.Version, seconds, meanReturn);
-            trainer.Metrics.QueueDepth(trainer._queue.Depth);
-            _divergence.Observe(parts, learner.ColumnKlSums, learner.ColumnValidSteps, learner.Version);
-            foreach (var runner in _divergence.Touched)
-            {
-                if (!_divergence.TryGet(runner, out var reading)) continue;
-                trainer.Metrics.DivergenceMeasured(runner, reading.Divergence);
-                await trainer.DivergenceBoard.PublishDivergenceAsync(runner, reading, cancellationToken).ConfigureAwait(false);
-            }
-        }
     }
 }

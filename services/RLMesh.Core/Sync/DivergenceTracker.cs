@@ -32,9 +32,19 @@ public sealed class DivergenceTracker
     /// </summary>
     public void Observe(IReadOnlyList<Trajectory> parts, ReadOnlySpan<double> columnKlSums, ReadOnlySpan<int> columnValidSteps, long learnerVersion)
     {
+        _segments.Clear();
+        foreach (var part in parts) _segments.AddRange(part.SegmentsOrSelf());
+        Observe(_segments, columnKlSums, columnValidSteps, learnerVersion);
+    }
+
+    private readonly List<BatchSegment> _segments = [];
+
+    /// <summary>Folds one trained batch in, given the unrolls it is made of as <see cref="BatchSegment"/>s in column order.</summary>
+    public void Observe(IReadOnlyList<BatchSegment> segments, ReadOnlySpan<double> columnKlSums, ReadOnlySpan<int> columnValidSteps, long learnerVersion)
+    {
         _touched.Clear();
         int column = 0;
-        foreach (var part in parts)
+        foreach (var part in segments)
         {
             double kl = 0;
             int valid = 0;
@@ -44,7 +54,7 @@ public sealed class DivergenceTracker
                 valid += columnValidSteps[b];
             }
             column += part.Envs;
-            if (valid == 0) continue;
+            if (valid == 0 || part.Source.Length == 0) continue; // no steps, or nobody to attribute them to
             Observe(part.Source, part.PolicyVersion, kl / valid, learnerVersion);
         }
     }

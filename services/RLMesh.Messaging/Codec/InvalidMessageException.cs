@@ -20,4 +20,15 @@ public sealed class InvalidMessageException : Exception
 
     /// <summary>Why the message was rejected, in a sentence fit for a log line.</summary>
     public string Reason { get; }
+
+    /// <summary>
+    /// A small fixed vocabulary for a <see cref="Reason"/> (the <c>reason</c> label of rlmesh_dead_letters_total, which
+    /// must not carry free text): <c>undecodable</c> (not protobuf), <c>schema</c> (unknown schema version),
+    /// <c>non-finite</c> (NaN or infinity) or <c>shape</c> (sizes that do not add up).
+    /// </summary>
+    public static string Classify(string reason) =>
+        reason.Contains("is not a protobuf", StringComparison.Ordinal) ? "undecodable"
+        : reason.Contains("schema_version", StringComparison.Ordinal) ? "schema"
+        : reason.Contains("NaN", StringComparison.Ordinal) || reason.Contains("not finite", StringComparison.Ordinal) ? "non-finite"
+        : "shape";
 }

@@ -64,6 +64,8 @@ public static class TrajectoryCodec
         };
         foreach (var e in trajectory.Episodes)
             message.Episodes.Add(new WireEpisodeStats { EnvIndex = e.EnvIndex, Return = e.Return, Length = e.Length });
+        foreach (var segment in trajectory.Segments)
+            message.Segments.Add(new Protos.BatchSegment { Source = segment.Source, Envs = segment.Envs, PolicyVersion = segment.PolicyVersion });
         return message;
     }
 
@@ -112,6 +114,19 @@ public static class TrajectoryCodec
             if (!double.IsFinite(e.Return))
                 throw new InvalidMessageException($"Episode return {e.Return} is not finite.");
             trajectory.Episodes.Add(new CoreEpisodeStats(e.EnvIndex, e.Return, e.Length));
+        }
+        if (message.Segments.Count > 0)
+        {
+            long segmentEnvs = 0;
+            foreach (var segment in message.Segments)
+            {
+                if (segment.Envs < 1)
+                    throw new InvalidMessageException($"Batch segment envs {segment.Envs} must be positive.");
+                segmentEnvs += segment.Envs;
+                trajectory.Segments.Add(new RLMesh.Core.Data.BatchSegment(segment.Source, segment.Envs, segment.PolicyVersion));
+            }
+            if (segmentEnvs != message.Envs)
+                throw new InvalidMessageException($"Batch segments cover {segmentEnvs} envs, the batch has {message.Envs}.");
         }
         return trajectory;
     }

@@ -44,11 +44,18 @@ public static class TelemetryHosting
 
     public static TApp MapRLMeshEndpoints<TApp>(this TApp app) where TApp : IEndpointRouteBuilder
     {
-        app.MapGet("/metrics", (MetricRegistry registry) => Results.Text(registry.Render(), PrometheusTextFormat.ContentType));
+        app.MapRLMeshMetrics();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (Readiness readiness) => readiness.IsReady
             ? Results.Text("ready\n")
             : Results.Text($"not ready: {readiness.Reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        return app;
+    }
+
+    /// <summary>/metrics alone, for hosts with their own health endpoints (the services' ServiceDefaults).</summary>
+    public static TApp MapRLMeshMetrics<TApp>(this TApp app) where TApp : IEndpointRouteBuilder
+    {
+        app.MapGet("/metrics", (MetricRegistry registry) => Results.Text(registry.Render(), PrometheusTextFormat.ContentType));
         return app;
     }
 

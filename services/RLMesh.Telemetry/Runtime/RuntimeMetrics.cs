@@ -16,27 +16,17 @@ public sealed class RuntimeMetrics : IRuntimeMetrics
 {
     private readonly MetricRegistry _registry;
     private readonly ConcurrentDictionary<string, RunnerMetrics> _runners = new(StringComparer.Ordinal);
-    private readonly Histogram _policyLag, _updateDuration, _snapshotPublish;
-    private readonly Counter _updates;
-    private readonly Gauge _lossTotal, _lossPolicy, _lossBaseline, _lossEntropy, _entropy, _version, _returnMean, _stalenessTarget, _queueDepth;
+    private readonly ConcurrentDictionary<string, Gauge> _divergence = new(StringComparer.Ordinal);
+    private readonly MetricFamily<Gauge> _divergenceFamily;
+    private readonly string _queueName;
+    private LearnerMetrics? _learner;
+    private Gauge? _stalenessTarget;
 
     public RuntimeMetrics(MetricRegistry registry, string queueName = "trajectories")
     {
         _registry = registry;
-        _policyLag = registry.Histogram(MetricCatalog.PolicyLag).Value;
-        _updateDuration = registry.Histogram(MetricCatalog.LearnerUpdateDuration).Value;
-        _snapshotPublish = registry.Histogram(MetricCatalog.SnapshotPublishDuration).Value;
-        _updates = registry.Counter(MetricCatalog.LearnerUpdates).Value;
-        var loss = registry.Gauge(MetricCatalog.LearnerLoss);
-        _lossTotal = loss.WithLabels("total");
-        _lossPolicy = loss.WithLabels("policy");
-        _lossBaseline = loss.WithLabels("baseline");
-        _lossEntropy = loss.WithLabels("entropy");
-        _entropy = registry.Gauge(MetricCatalog.LearnerEntropy).Value;
-        _version = registry.Gauge(MetricCatalog.LearnerVersion).Value;
-        _returnMean = registry.Gauge(MetricCatalog.EpisodeReturnMean).Value;
-        _stalenessTarget = registry.Gauge(MetricCatalog.StalenessTarget).Value;
-        _queueDepth = registry.Gauge(MetricCatalog.QueueDepth).WithLabels(queueName);
+        _queueName = queueName;
+        _divergenceFamily = registry.Gauge(MetricCatalog.PolicyDivergence);
     }
 
     public MetricRegistry Registry => _registry;
@@ -65,28 +55,54 @@ public sealed class RuntimeMetrics : IRuntimeMetrics
         r.LoadDuration.Observe(seconds);
     }
 
-    public void UnrollTrained(long lag) => _policyLag.Observe(lag);
+    public void UnrollTrained(long lag) => Learner.PolicyLag.Observe(lag);
 
     public void LearnerUpdated(in LearnerLoss loss, long version, double seconds, double? meanReturn)
     {
-        _updates.Inc();
-        _updateDuration.Observe(seconds);
-        _lossTotal.Set(loss.TotalLoss);
-        _lossPolicy.Set(loss.PolicyLoss);
-        _lossBaseline.Set(loss.BaselineLoss);
-        _lossEntropy.Set(loss.EntropyLoss);
-        _entropy.Set(loss.Entropy);
-        _version.Set(version);
-        if (meanReturn is double m) _returnMean.Set(m);
+        var l = Learner;
+        l.Updates.Inc();
+        l.UpdateDuration.Observe(seconds);
+        l.LossTotal.Set(loss.TotalLoss);
+        l.LossPolicy.Set(loss.PolicyLoss);
+        l.LossBaseline.Set(loss.BaselineLoss);
+        l.LossEntropy.Set(loss.EntropyLoss);
+        l.Entropy.Set(loss.Entropy);
+        l.Version.Set(version);
+        if (meanReturn is double m) l.ReturnMean.Set(m);
     }
 
-    public void SnapshotPublished(double seconds) => _snapshotPublish.Observe(seconds);
+    public void SnapshotPublished(double seconds) => Learner.SnapshotPublish.Observe(seconds);
 
-    public void DivergenceMeasured(string runner, double divergence) => Runner(runner).Divergence.Set(divergence);
+    // Learner-side and per runner: kept apart from the runner-side children, so a learner service never exports
+    // empty runner series (frames, pulls ...) and a runner service never exports an empty divergence.
+    public void DivergenceMeasured(string runner, double divergence) =>
+        (_divergence.TryGetValue(runner, out var gauge) ? gauge : _divergence.GetOrAdd(runner, static (name, family) => family.WithLabels(name), _divergenceFamily))
+            .Set(divergence);
 
-    public void StalenessTargetSet(double target) => _stalenessTarget.Set(target);
+    public void StalenessTargetSet(double target) =>
+        (_stalenessTarget ??= _registry.Gauge(MetricCatalog.StalenessTarget).Value).Set(target);
 
-    public void QueueDepth(int depth) => _queueDepth.Set(depth);
+    public void QueueDepth(int depth) => Learner.QueueDepth.Set(depth);
+
+    // The learner's series appear with the first learner report, so runner and parameter-server processes (which share
+    // this class through ServiceDefaults) do not export a learner version of 0 or an empty lag histogram.
+    private LearnerMetrics Learner => _learner ?? Interlocked.CompareExchange(ref _learner, new LearnerMetrics(_registry, _queueName), null) ?? _learner!;
+
+    private sealed class LearnerMetrics(MetricRegistry registry, string queueName)
+    {
+        public readonly Histogram PolicyLag = registry.Histogram(MetricCatalog.PolicyLag).Value;
+        public readonly Histogram UpdateDuration = registry.Histogram(MetricCatalog.LearnerUpdateDuration).Value;
+        public readonly Histogram SnapshotPublish = registry.Histogram(MetricCatalog.SnapshotPublishDuration).Value;
+        public readonly Counter Updates = registry.Counter(MetricCatalog.LearnerUpdates).Value;
+        public readonly Gauge LossTotal = registry.Gauge(MetricCatalog.LearnerLoss).WithLabels("total");
+        public readonly Gauge LossPolicy = registry.Gauge(MetricCatalog.LearnerLoss).WithLabels("policy");
+        public readonly Gauge LossBaseline = registry.Gauge(MetricCatalog.LearnerLoss).WithLabels("baseline");
+        public readonly Gauge LossEntropy = registry.Gauge(MetricCatalog.LearnerLoss).WithLabels("entropy");
+        public readonly Gauge Entropy = registry.Gauge(MetricCatalog.LearnerEntropy).Value;
+        public readonly Gauge Version = registry.Gauge(MetricCatalog.LearnerVersion).Value;
+        public readonly Gauge ReturnMean = registry.Gauge(MetricCatalog.EpisodeReturnMean).Value;
+        public readonly Gauge QueueDepth = registry.Gauge(MetricCatalog.QueueDepth).WithLabels(queueName);
+    }
 
     private RunnerMetrics Runner(string runner) =>
         _runners.TryGetValue(runner, out var found) ? found : _runners.GetOrAdd(runner, static (name, registry) => new RunnerMetrics(registry, name), _registry);
@@ -101,6 +117,5 @@ public sealed class RuntimeMetrics : IRuntimeMetrics
         public readonly Counter Pulls = registry.Counter(MetricCatalog.WeightPulls).WithLabels(runner);
         public readonly Counter PullBytes = registry.Counter(MetricCatalog.WeightPullBytes).WithLabels(runner);
         public readonly Histogram LoadDuration = registry.Histogram(MetricCatalog.SnapshotLoadDuration).WithLabels(runner);
-        public readonly Gauge Divergence = registry.Gauge(MetricCatalog.PolicyDivergence).WithLabels(runner);
     }
 }

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using RLMesh.Core.Sync;
+
+namespace RLMesh.Learner;
+
+/// <summary>
+/// The learner's writes to the Redis APS board, off its loop: <see cref="PublishDivergenceAsync"/> keeps the newest
+/// reading per runner in memory and a background loop writes the changed ones every <c>interval</c> (100 ms), so an
+/// update (hundreds per second) never waits for a Redis round trip. Runners read between unrolls, so 100 ms of delay
+/// is within one or two unrolls. Reads go straight to Redis.
+/// </summary>
+internal sealed class BufferedDivergenceBoard : IDivergenceBoard, IAsyncDisposable
+{
+    private readonly IDivergenceBoard _inner;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, DivergenceReading> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public BufferedDivergenceBoard(IDivergenceBoard inner, ILogger logger, TimeSpan? interval = null)
+    {
+        _inner = inner;
+        _logger = logger;
+        _loop = Task.Run(() => LoopAsync(interval ?? TimeSpan.FromMilliseconds(100), _stop.Token));
+    }
+
+    public ValueTask PublishDivergenceAsync(string runner, DivergenceReading reading, CancellationToken cancellationToken)
+    {
+        _pending[runner] = reading;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<DivergenceReading?> ReadDivergenceAsync(string runner, CancellationToken cancellationToken) =>
+        _inner.ReadDivergenceAsync(runner, cancellationToken);
+
+    public ValueTask PublishThresholdAsync(double tau, CancellationToken cancellationToken) => _inner.PublishThresholdAsync(tau, cancellationToken);
+
+    public ValueTask<double?> ReadThresholdAsync(CancellationToken cancellationToken) => _inner.ReadThresholdAsync(cancellationToken);
+
+    private async Task LoopAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        foreach (var runner in _pending.Keys)
+        {
+            if (!_pending.TryRemove(runner, out var reading)) continue;
+            try
+            {
+                await _inner.PublishDivergenceAsync(runner, reading, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _pending.TryAdd(runner, reading); // Redis is away: keep it for the next pass unless a newer one came
+                _logger.LogWarning("Publishing APS divergence for {Runner} failed: {Reason}", runner, e.Message);
+                return;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
