@@ -103,6 +103,34 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposabl
         Assert.NotNull(await QueryAsync(http, prometheus, "rlmesh_learner_loss{term=\"total\"}"));
         Assert.NotNull(await QueryAsync(http, prometheus, "rlmesh_queue_depth{queue=\"unrolls\"}"));
         output.WriteLine($"cluster frames {frames1:N0} at first look; lag count {await QueryAsync(http, prometheus, "sum(rlmesh_policy_lag_versions_count)")}");
+
+        // The operator's view of the same cluster: `rlmesh status` against the real parameter server.
+        var (exit, stdout) = RunRlmesh("status", "--url", $"http://{targets[0]}", "--json");
+        Assert.True(exit == 0, $"rlmesh status exited {exit}: {stdout}");
+        using var status = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        Assert.Equal(run, status.RootElement.GetProperty("run").GetString());
+        Assert.True(status.RootElement.GetProperty("latest_version").GetInt64() > 0, "no published version in status");
+        Assert.Equal(2, status.RootElement.GetProperty("runners").GetArrayLength());
+        var (plainExit, plain) = RunRlmesh("status", "--url", $"http://{targets[0]}");
+        Assert.Equal(0, plainExit);
+        Assert.Contains("runner-0", plain);
+        Assert.Contains("runner-1", plain);
+    }
+
+    private static (int ExitCode, string Output) RunRlmesh(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, "timed out");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
     private string[] _clusterLogs = ["trainer.log"];
