@@ -7,7 +7,24 @@ namespace RLMesh.Core.Sync;
 /// runner's recent unrolls, measured on unrolls that policy version <see cref="BehaviourVersion"/> produced,
 /// against learner version <see cref="LearnerVersion"/>.
 /// </summary>
-public readonly record struct DivergenceReading(double Divergence, long BehaviourVersion, long LearnerVersion);
+public readonly record struct DivergenceReading(double Divergence, long BehaviourVersion, long LearnerVersion)
+{
+    /// <summary>
+    /// The divergence projected to <paramref name="latestVersion"/>: the reading was measured
+    /// <c>LearnerVersion - BehaviourVersion</c> versions away from the runner's copy, but by the time the runner reads it
+    /// the learner may be many versions further (in a cluster, the unroll queue, batching and the board write take tens of
+    /// versions at hundreds of updates per second). KL between two versions grows at least linearly in the number of
+    /// (noisy) updates between them, so the reading is scaled linearly by the version distance; in the embedded runtime the
+    /// learner is rarely more than a version ahead of its last reading and the factor is about 1. Never scales down.
+    /// </summary>
+    public double ProjectedTo(long latestVersion)
+    {
+        long measured = LearnerVersion - BehaviourVersion;
+        long now = latestVersion - BehaviourVersion;
+        if (measured <= 0 || now <= measured || !double.IsFinite(Divergence) || Divergence <= 0) return Divergence;
+        return Divergence * now / measured;
+    }
+}
 
 /// <summary>
 /// The small shared state APS needs (DESIGN.md, data flow step 4): the learner publishes one divergence value

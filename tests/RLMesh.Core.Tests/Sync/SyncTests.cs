@@ -45,6 +45,30 @@ public class SyncPolicyTests
     }
 
     [Fact]
+    public void ApsProjectsAStaleReadingToTheNewestVersionBeforeComparingItWithTau()
+    {
+        var aps = new ApsSync(0.05, 64, adaptive: false);
+        // Measured 2 versions from the copy (0.02 < tau); the learner is now 10 versions ahead: 0.02 x 10 / 2 = 0.1 > tau.
+        var reading = new DivergenceReading(0.02, 10, 12);
+        Assert.False(aps.ShouldPull(Context(10, 12, reading: reading)));
+        Assert.True(aps.ShouldPull(Context(10, 20, reading: reading)));
+        Assert.Equal(0.1, reading.ProjectedTo(20), 12);
+    }
+
+    [Fact]
+    public void AProjectionNeverScalesADivergenceDown()
+    {
+        Assert.Equal(0.02, new DivergenceReading(0.02, 10, 12).ProjectedTo(11));
+        Assert.Equal(0.02, new DivergenceReading(0.02, 10, 10).ProjectedTo(30)); // measured at distance 0: nothing to scale by
+    }
+
+    [Fact]
+    public void TheDefaultLagCapIsSixteenVersions()
+    {
+        Assert.Equal(16, new SyncOptions().MaxLag);
+    }
+
+    [Fact]
     public void ApsPullsAtTheVersionLagCapWhateverTheDivergence()
     {
         var aps = new ApsSync(0.05, 8, adaptive: false);
