@@ -116,11 +116,11 @@ public sealed class EveryKSync(int k) : ISyncPolicy
 }
 
 /// <summary>
-/// Adaptive Policy Synchronization, pull-based: pull when the learner's divergence reading for this runner,
-/// projected to the newest version (<see cref="DivergenceReading.ProjectedTo"/>: the same quantity, KL of the local copy
-/// against the newest weights, in embedded and distributed runs), exceeds tau, or when the version lag reaches the hard
-/// cap. A reading taken on unrolls older than the local copy describes a policy the runner no longer runs, so it never
-/// triggers a pull; the runner waits for the learner to measure its current copy (the lag cap bounds that wait).
+/// Adaptive Policy Synchronization, pull-based: pull when the estimated divergence of the local copy from the newest
+/// weights exceeds tau, or when the version lag reaches the hard cap. The estimate
+/// (<see cref="DivergenceReading.EstimateFor"/>) is the learner's latest measured drift per version times the runner's
+/// version lag, so it is the same quantity in embedded and distributed runs, and a runner need not wait a whole
+/// pipeline after each pull for the learner to measure its new copy.
 /// </summary>
 public sealed class ApsSync : ISyncPolicy
 {
@@ -147,7 +147,6 @@ public sealed class ApsSync : ISyncPolicy
         if (context.LatestVersion <= context.LocalVersion) return false;
         if (context.LocalVersion < 0 || context.VersionLag >= MaxLag) return true;
         return context.Divergence is { } reading
-            && reading.BehaviourVersion >= context.LocalVersion
-            && reading.ProjectedTo(context.LatestVersion) > Threshold(context);
+            && reading.EstimateFor(context.LocalVersion, context.LatestVersion) > Threshold(context);
     }
 }
