@@ -29,7 +29,7 @@ internal sealed class ClusterFlags
         Map("--sync", "Sync", "env-runner: when to pull weights: every-unroll (default), every-k, aps, aps-adaptive");
         Map("--sync-k", "SyncK", "every-k: pull every K unrolls (default 4)");
         Map("--aps-tau", "ApsTau", "aps: divergence threshold in nats (default 0.05; aps-adaptive: the initial tau)");
-        Map("--aps-max-lag", "ApsMaxLag", "aps: pull anyway at this version lag (default 32)");
+        Map("--aps-max-lag", "ApsMaxLag", "aps: pull anyway at this version lag (default 16)");
         Map("--staleness-target", "StalenessTarget", "aps-adaptive: mean policy lag the parameter server's tau controller holds (default 8)");
         Map("--prometheus-url", "PrometheusUrl", "aps-adaptive: the parameter server reads staleness from this Prometheus (default: the learner's lag in Redis)");
         Map("--id", "Runner:Id", "env-runner: runner id (default host-pid)");

@@ -52,7 +52,8 @@ public sealed class LearnerReporter(IRuntimeMetrics metrics, IDivergenceBoard bo
         metrics.LearnerUpdated(stats.Loss, learner.Version, seconds, meanReturn);
         metrics.QueueDepth(queueDepth);
         Segments(parts);
-        _divergence.Observe(_segments, learner.ColumnKlSums, learner.ColumnValidSteps, learner.Version);
+        // The loss measured KL against the parameters before this update: the version one below the learner's now.
+        _divergence.Observe(_segments, learner.ColumnKlSums, learner.ColumnValidSteps, learner.Version - 1);
         foreach (var runner in _divergence.Touched)
         {
             if (!_divergence.TryGet(runner, out var reading)) continue;

@@ -24,8 +24,12 @@ public sealed record SyncOptions
     /// 0.05 is ClusterEnv's README value; `rlmesh bench aps` measures the trade-off (docs/telemetry.md).
     /// </summary>
     public double Tau { get; init; } = 0.05;
-    /// <summary>Hard cap: an APS runner pulls once the newest version is this many versions ahead of its copy, whatever the divergence.</summary>
-    public int MaxLag { get; init; } = 32;
+    /// <summary>
+    /// Hard cap: an APS runner pulls once the newest version is this many versions ahead of its copy, whatever the divergence.
+    /// 16, not 32: a cluster already trains on data a few versions old (queues, prefetch, batching), and runners held
+    /// near 32 versions behind made V-trace unstable (CartPole return collapsed from 500 to ~9).
+    /// </summary>
+    public int MaxLag { get; init; } = 16;
     /// <summary>Mean policy lag (versions) the adaptive controller steers toward.</summary>
     public double StalenessTarget { get; init; } = 8;
     /// <summary>Weight of the newest unroll in the learner's per-runner moving divergence.</summary>
@@ -112,10 +116,11 @@ public sealed class EveryKSync(int k) : ISyncPolicy
 }
 
 /// <summary>
-/// Adaptive Policy Synchronization, pull-based: pull when the learner's divergence reading for this runner
-/// exceeds tau, or when the version lag reaches the hard cap. A reading taken on unrolls older than the local
-/// copy describes a policy the runner no longer runs, so it never triggers a pull; the runner waits for the
-/// learner to measure its current copy (the lag cap bounds that wait).
+/// Adaptive Policy Synchronization, pull-based: pull when the estimated divergence of the local copy from the newest
+/// weights exceeds tau, or when the version lag reaches the hard cap. The estimate
+/// (<see cref="DivergenceReading.EstimateFor"/>) is the learner's latest measured drift per version times the runner's
+/// version lag, so it is the same quantity in embedded and distributed runs, and a runner need not wait a whole
+/// pipeline after each pull for the learner to measure its new copy.
 /// </summary>
 public sealed class ApsSync : ISyncPolicy
 {
@@ -142,7 +147,6 @@ public sealed class ApsSync : ISyncPolicy
         if (context.LatestVersion <= context.LocalVersion) return false;
         if (context.LocalVersion < 0 || context.VersionLag >= MaxLag) return true;
         return context.Divergence is { } reading
-            && reading.BehaviourVersion >= context.LocalVersion
-            && reading.Divergence > Threshold(context);
+            && reading.EstimateFor(context.LocalVersion, context.LatestVersion) > Threshold(context);
     }
 }

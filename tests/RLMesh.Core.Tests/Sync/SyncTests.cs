@@ -35,13 +35,49 @@ public class SyncPolicyTests
     }
 
     [Fact]
-    public void ApsPullsOnlyWhenTheDivergenceOfTheCurrentCopyExceedsTau()
+    public void ApsPullsOnlyWhenTheEstimatedDivergenceExceedsTau()
     {
         var aps = new ApsSync(0.05, 32, adaptive: false);
         Assert.False(aps.ShouldPull(Context(10, 12)));                                                // no reading yet
         Assert.False(aps.ShouldPull(Context(10, 12, reading: new DivergenceReading(0.04, 10, 12))));  // below tau
         Assert.True(aps.ShouldPull(Context(10, 12, reading: new DivergenceReading(0.06, 10, 12))));   // above tau
-        Assert.False(aps.ShouldPull(Context(10, 12, reading: new DivergenceReading(0.9, 9, 12))));    // measured on the copy before the last pull
+    }
+
+    [Fact]
+    public void ApsScalesTheLearnersDriftPerVersionByTheRunnersLag()
+    {
+        var aps = new ApsSync(0.05, 64, adaptive: false);
+        // Measured 2 versions from the copy (0.02 < tau); the learner is now 10 versions ahead: 0.02 / 2 x 10 = 0.1 > tau.
+        var reading = new DivergenceReading(0.02, 10, 12);
+        Assert.False(aps.ShouldPull(Context(10, 12, reading: reading)));
+        Assert.True(aps.ShouldPull(Context(10, 20, reading: reading)));
+        Assert.Equal(0.1, reading.EstimateFor(10, 20), 12);
+    }
+
+    [Fact]
+    public void AReadingOfAnOlderCopyStillGivesTheDriftRateForTheCurrentOne()
+    {
+        var aps = new ApsSync(0.05, 64, adaptive: false);
+        // Copy 9 measured against 12: 0.09 over 3 versions = 0.03 per version. The runner now holds 20.
+        var reading = new DivergenceReading(0.09, 9, 12);
+        Assert.False(aps.ShouldPull(Context(20, 21, reading: reading))); // 0.03 x 1
+        Assert.True(aps.ShouldPull(Context(20, 22, reading: reading)));  // 0.03 x 2
+        Assert.Equal(0.06, reading.EstimateFor(20, 22), 12);
+    }
+
+    [Fact]
+    public void AReadingWithoutADistanceCountsOnlyForTheCopyItMeasured()
+    {
+        var reading = new DivergenceReading(0.2, 10, 10);
+        Assert.Equal(0.2, reading.EstimateFor(10, 15));
+        Assert.Equal(0, reading.EstimateFor(11, 15));
+        Assert.Equal(0, reading.EstimateFor(15, 15)); // no lag, nothing to pull
+    }
+
+    [Fact]
+    public void TheDefaultLagCapIsSixteenVersions()
+    {
+        Assert.Equal(16, new SyncOptions().MaxLag);
     }
 
     [Fact]
