@@ -94,7 +94,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposabl
         Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_messages_consumed_total{queue=\"unrolls\"})") > 0, "replay consumed nothing");
         Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_messages_published_total{queue=\"batches\"})") > 0, "replay published nothing");
         Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_weight_pulls_total)") >= 2, "runners pulled no weights");
-        Assert.Equal(0.05, await QueryAsync(http, prometheus, "max(rlmesh_aps_threshold)"));
+        Assert.Equal(0.1, await QueryAsync(http, prometheus, "max(rlmesh_aps_threshold)")); // the default tau
         Assert.True(await QueryAsync(http, prometheus, "max(rlmesh_learner_version)") > 0, "learner version");
         Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_snapshot_publish_duration_seconds_count)") > 0, "no snapshot publishes timed");
         Assert.True(await QueryAsync(http, prometheus, "sum(rlmesh_snapshot_load_duration_seconds_count)") > 0, "no snapshot loads timed");

@@ -12,7 +12,7 @@ internal sealed class SyncFlags
 {
     public Option<string> Mode { get; } = new("--sync") { Description = "When actors take new weights: every-unroll (IMPALA baseline), every-k, aps, aps-adaptive", DefaultValueFactory = _ => "every-unroll" };
     public Option<int?> K { get; } = new("--sync-k") { Description = "every-k: pull every K unrolls (default 4)" };
-    public Option<double?> Tau { get; } = new("--aps-tau") { Description = "aps: pull when the learner-measured KL(behaviour || current) exceeds this, in nats (default 0.05; aps-adaptive: the initial tau)" };
+    public Option<double?> Tau { get; } = new("--aps-tau") { Description = "aps: pull when the learner-measured KL(behaviour || current) exceeds this, in nats (default 0.1; aps-adaptive: the initial tau)" };
     public Option<int?> MaxLag { get; } = new("--aps-max-lag") { Description = "aps: pull anyway once the newest version is this many versions ahead (default 16)" };
     public Option<double?> StalenessTarget { get; } = new("--staleness-target") { Description = "aps-adaptive: mean policy lag in versions the tau controller holds (default 8)" };
 
