@@ -44,6 +44,10 @@ public sealed class ImpactLearner : ILearner
     public long TargetUpdates { get; private set; }
     /// <summary>The current (adaptive) KL coefficient.</summary>
     public float KlCoefficient { get; private set; }
+    /// <summary>Per batch column of the last update: sum of KL(behaviour || current) over valid steps (for APS).</summary>
+    public ReadOnlySpan<double> ColumnKlSums => _loss.ColumnKlSums;
+    /// <summary>Per batch column of the last update: valid steps.</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _loss.ColumnValidSteps;
     /// <summary>The loss terms of the last update, including IMPACT-only diagnostics.</summary>
     public ImpactLossResult LastLoss { get; private set; }
 

@@ -61,6 +61,7 @@ public sealed class ImpactLoss
 {
     private readonly PolicyOps _ops;
     private float[] _logRhos = [], _discounts = [], _rewards = [], _vs = [], _pgAdv = [];
+    private readonly ColumnKl _columnKl = new();
     private int _n;
 
     public ImpactLoss(ImpactOptions options, PolicySpec policy)
@@ -73,6 +74,14 @@ public sealed class ImpactLoss
 
     public ImpactOptions Options { get; }
     public PolicySpec Policy { get; }
+
+    /// <summary>
+    /// Per column b of the last batch: KL(behaviour || current) summed over its valid steps (for APS: one
+    /// unroll is a range of columns). Sum over columns / valid steps = <see cref="ImpactLossResult.Kl"/>.
+    /// </summary>
+    public ReadOnlySpan<double> ColumnKlSums => _columnKl.Sums;
+    /// <summary>Per column b of the last batch: valid steps (the denominators of <see cref="ColumnKlSums"/>).</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _columnKl.ValidSteps;
 
     /// <summary>Test hook: keep the previous call's V-trace outputs (constants of the loss).</summary>
     internal bool FreezeTargets { get; set; }
@@ -119,6 +128,7 @@ public sealed class ImpactLoss
 
         dPolicyOutputs.Clear();
         dValues.Clear();
+        _columnKl.Reset(B);
         if (valid == 0) return default;
         double inv = 1.0 / valid;
         double eps = Options.ClipEpsilon, rho = Options.TargetWorkerClip;
@@ -154,7 +164,9 @@ public sealed class ImpactLoss
 
             hSum += _ops.Entropy(current);
             _ops.AddEntropyGradient(current, entropyScale, grad);
-            klSum += _ops.Kl(mu, current);
+            double kl = _ops.Kl(mu, current);
+            klSum += kl;
+            _columnKl.Add(i % B, kl);
             klTargetSum += _ops.Kl(target, current);
             if (Options.UseKlLoss) _ops.AddKlGradientWrtQ(target, current, klScale, grad);
 

@@ -62,3 +62,39 @@ internal static class Scratch
         return buffer.AsSpan(0, length);
     }
 }
+
+/// <summary>
+/// Per batch column: KL(behaviour || current) summed over the column's valid steps, and the valid steps
+/// counted. A batch is several unrolls side by side along B, so a column range is one unroll (one runner):
+/// APS turns these into a divergence per runner (see Sync/DivergenceTracker). Buffers grow to the widest
+/// batch seen and are reused, so an update allocates nothing.
+/// </summary>
+internal sealed class ColumnKl
+{
+    private double[] _sums = [];
+    private int[] _valid = [];
+    private int _b;
+
+    public ReadOnlySpan<double> Sums => _sums.AsSpan(0, _b);
+    public ReadOnlySpan<int> ValidSteps => _valid.AsSpan(0, _b);
+
+    /// <summary>Starts a batch of <paramref name="columns"/> columns with every sum and count at zero.</summary>
+    public void Reset(int columns)
+    {
+        if (_sums.Length < columns)
+        {
+            _sums = new double[columns];
+            _valid = new int[columns];
+        }
+        _b = columns;
+        _sums.AsSpan(0, columns).Clear();
+        _valid.AsSpan(0, columns).Clear();
+    }
+
+    /// <summary>Adds one valid step's KL to <paramref name="column"/>.</summary>
+    public void Add(int column, double kl)
+    {
+        _sums[column] += kl;
+        _valid[column]++;
+    }
+}

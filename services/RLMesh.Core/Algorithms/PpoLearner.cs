@@ -16,6 +16,8 @@ public sealed class PpoLearner : ILearner
 {
     private readonly PpoLoss _loss;
     private readonly float _maxGradNorm;
+    private readonly PolicyOps _ops;
+    private readonly ColumnKl _columnKl = new();
     private Rng _rng;
     private float[] _outputs = [], _values = [], _advantages = [], _returns = [];
     private float[] _mbObs = [], _mbOutputs = [], _mbValues = [], _mbBehaviour = [], _mbActions = [],
@@ -31,6 +33,7 @@ public sealed class PpoLearner : ILearner
         Optimizer = optimizer;
         _loss = new PpoLoss(options, network.Spec.Head.Distribution);
         _maxGradNorm = maxGradNorm;
+        _ops = new PolicyOps(network.Spec.Head.Distribution);
         _rng = new Rng(seed ^ 0x5050_4F00UL);
         Version = initialVersion;
     }
@@ -39,6 +42,14 @@ public sealed class PpoLearner : ILearner
     public Optimizer Optimizer { get; }
     public long Version { get; private set; }
     public PpoOptions Options => _loss.Options;
+
+    /// <summary>
+    /// Per batch column of the last update: KL(behaviour || current) summed over the column's samples in the
+    /// last epoch (as <see cref="LearnerLoss.Kl"/>, measured before each minibatch step), for APS.
+    /// </summary>
+    public ReadOnlySpan<double> ColumnKlSums => _columnKl.Sums;
+    /// <summary>Per batch column of the last update: samples of the last epoch (the denominators of <see cref="ColumnKlSums"/>).</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _columnKl.ValidSteps;
 
     public LearnerUpdateStats Update(Trajectory batch)
     {
@@ -75,6 +86,7 @@ public sealed class PpoLearner : ILearner
         var dOutputs = Scratch.Ensure(ref _dOutputs, mbSize * P);
         var dValues = Scratch.Ensure(ref _dValues, mbSize);
 
+        _columnKl.Reset(B);
         double total = 0, policy = 0, value = 0, entropyLoss = 0, entropy = 0, kl = 0;
         int steps = 0, lastEpochSteps = 0;
         double lastEpochKl = 0;
@@ -104,7 +116,13 @@ public sealed class PpoLearner : ILearner
                 total += r.TotalLoss; policy += r.PolicyLoss; value += r.ValueLoss;
                 entropyLoss += r.EntropyLoss; entropy += r.Entropy; kl += r.Kl;
                 steps++;
-                if (epoch == o.Epochs - 1) { lastEpochKl += r.Kl; lastEpochSteps++; }
+                if (epoch == o.Epochs - 1)
+                {
+                    lastEpochKl += r.Kl;
+                    lastEpochSteps++;
+                    for (int k = 0; k < mbSize; k++)
+                        _columnKl.Add(indices[start + k] % B, _ops.Kl(mbBehaviour.Slice(k * P, P), mbOutputs.Slice(k * P, P)));
+                }
             }
         }
         Version++;

@@ -54,6 +54,10 @@ public sealed class VmpoLearner : ILearner
     public double Alpha => Math.Exp(_duals.Values[1]);
     /// <summary>alpha_sigma (Gaussian only).</summary>
     public double AlphaSigma => Math.Exp(_duals.Values[2]);
+    /// <summary>Per batch column of the last update: sum of KL(behaviour || current) over valid steps (for APS).</summary>
+    public ReadOnlySpan<double> ColumnKlSums => _loss.ColumnKlSums;
+    /// <summary>Per batch column of the last update: valid steps.</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _loss.ColumnValidSteps;
     public VmpoLossResult LastLoss { get; private set; }
 
     public LearnerUpdateStats Update(Trajectory batch)

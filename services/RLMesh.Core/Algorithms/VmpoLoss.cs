@@ -80,7 +80,9 @@ public sealed class VmpoLoss
 {
     private readonly PolicyOps _ops;
     private float[] _targets = [], _advantages = [], _psi = [];
+    private float[] _chosen = [], _keys = [];
     private int[] _order = [];
+    private readonly ColumnKl _columnKl = new();
     private int _n;
 
     public VmpoLoss(VmpoOptions options, PolicySpec policy)
@@ -96,6 +98,14 @@ public sealed class VmpoLoss
     public PolicySpec Policy { get; }
     /// <summary>Test hook: keep the previous call's targets G and advantages A (constants of the loss).</summary>
     internal bool FreezeTargets { get; set; }
+
+    /// <summary>
+    /// Per column b of the last batch: KL(behaviour || current) summed over its valid steps (for APS: one
+    /// unroll is a range of columns). Sum over columns / valid steps = <see cref="VmpoLossResult.Kl"/>.
+    /// </summary>
+    public ReadOnlySpan<double> ColumnKlSums => _columnKl.Sums;
+    /// <summary>Per column b of the last batch: valid steps (the denominators of <see cref="ColumnKlSums"/>).</summary>
+    public ReadOnlySpan<int> ColumnValidSteps => _columnKl.ValidSteps;
 
     /// <summary>n-step targets [T*B] (see the class summary); values has T+1 rows, invalid steps get G = V.</summary>
     public static void NStepTargets(Trajectory batch, ReadOnlySpan<float> values, float discount, int? nSteps, float rewardScale, Span<float> targets)
@@ -134,10 +144,12 @@ public sealed class VmpoLoss
     public static int TopKWeights(ReadOnlySpan<float> advantages, ReadOnlySpan<bool> valid, double fraction, double eta, Span<float> psi)
     {
         int[] order = [];
-        return TopKWeights(advantages, valid, fraction, eta, psi, ref order);
+        float[] keys = [];
+        return TopKWeights(advantages, valid, fraction, eta, psi, ref order, ref keys);
     }
 
-    private static int TopKWeights(ReadOnlySpan<float> advantages, ReadOnlySpan<bool> valid, double fraction, double eta, Span<float> psi, ref int[] orderBuffer)
+    private static int TopKWeights(ReadOnlySpan<float> advantages, ReadOnlySpan<bool> valid, double fraction, double eta, Span<float> psi,
+        ref int[] orderBuffer, ref float[] keyBuffer)
     {
         int count = 0;
         var order = Scratch.Ensure(ref orderBuffer, advantages.Length);
@@ -145,8 +157,16 @@ public sealed class VmpoLoss
         psi.Clear();
         if (count == 0) return 0;
         order = order[..count];
-        var adv = advantages.ToArray();
-        order.Sort((x, y) => adv[y] != adv[x] ? adv[y].CompareTo(adv[x]) : x.CompareTo(y));
+        var adv = advantages;
+        // Descending advantage, ties by index: sort by -A, then each run of equal keys by index (no allocation).
+        var keys = Scratch.Ensure(ref keyBuffer, count);
+        for (int j = 0; j < count; j++) keys[j] = -adv[order[j]];
+        keys.Sort(order);
+        for (int start = 0, end; start < count; start = end)
+        {
+            for (end = start + 1; end < count && keys[end] == keys[start]; end++) { }
+            if (end - start > 1) order[start..end].Sort();
+        }
         int k = Math.Max(1, (int)Math.Ceiling(fraction * count - 1e-9));
         double max = adv[order[0]] / eta, sum = 0;
         for (int j = 0; j < k; j++) sum += Math.Exp(adv[order[j]] / eta - max);
@@ -226,11 +246,12 @@ public sealed class VmpoLoss
 
         dPolicyOutputs.Clear();
         dValues.Clear();
-        int selected = TopKWeights(advantages, batch.Valid, o.TopFraction, eta, psi, ref _order);
+        _columnKl.Reset(B);
+        int selected = TopKWeights(advantages, batch.Valid, o.TopFraction, eta, psi, ref _order, ref _keys);
         if (selected == 0) return default;
 
         // Temperature: over the selected advantages only.
-        var chosen = new float[selected];
+        var chosen = Scratch.Ensure(ref _chosen, selected);
         for (int j = 0; j < selected; j++) chosen[j] = advantages[_order[j]]; // TopKWeights left them first in _order
         var (temperatureLoss, dEta) = TemperatureLoss(chosen, eta, o.EpsilonEta);
 
@@ -255,7 +276,9 @@ public sealed class VmpoLoss
                 _ops.AddLogProbGradient(current, action, -psi[i], grad);
             }
             hSum += _ops.Entropy(current);
-            klSum += _ops.Kl(mu, current);
+            double kl = _ops.Kl(mu, current);
+            klSum += kl;
+            _columnKl.Add(i % B, kl);
 
             // Trust region: d(sg[alpha] * KL)/d outputs.
             if (categorical)

@@ -140,4 +140,27 @@ public class PpoTests
         double a01 = 2 + g * 1 - 0.25 + g * l * a11;
         Assert.Equal(a01, adv[1], 4);
     }
+
+    [Fact]
+    public void PerColumnKlSumsOverTheLastEpochAddUpToTheUpdateKl()
+    {
+        var spec = new NetworkSpec(1, [4], Activation.Tanh, new CategoricalHead(2));
+        var net = ActorCriticNet.Create(spec, 3);
+        ILearner learner = new PpoLearner(net, new Adam(net.Parameters, 1e-2f), new PpoOptions { Epochs = 2, Minibatches = 3 }, 0.5f, seed: 7);
+        var s = RandomBatch.Create(PolicySpec.Categorical(2), T: 4, B: 3, seed: 5).EndEpisode(1, 1, terminated: true);
+        var stats = learner.Update(s.Batch);
+
+        // 11 valid steps in minibatches of 11 / 3 = 3: 9 samples per epoch, the last epoch's are counted.
+        Assert.Equal(3, learner.ColumnKlSums.Length);
+        double total = 0;
+        int samples = 0;
+        for (int b = 0; b < 3; b++)
+        {
+            total += learner.ColumnKlSums[b];
+            samples += learner.ColumnValidSteps[b];
+            Assert.True(learner.ColumnValidSteps[b] <= (b == 1 ? 3 : 4));
+        }
+        Assert.Equal(9, samples);
+        Assert.Equal(stats.Kl, total / samples, 6);
+    }
 }

@@ -154,4 +154,31 @@ public class VmpoTests
             Assert.True(learner.Eta > 0 && learner.Alpha > 0 && learner.AlphaSigma > 0);
         }
     }
+
+    [Fact]
+    public void PerColumnKlSumsAddUpToTheBatchKlAndSkipInvalidSteps()
+    {
+        var policy = PolicySpec.Gaussian(2);
+        var s = RandomBatch.Create(policy, T: 4, B: 3, seed: 5, spread: 0.3).EndEpisode(1, 1, terminated: true);
+        var loss = new VmpoLoss(new VmpoOptions(), policy);
+        var r = loss.Compute(s.Batch, s.Outputs, s.Values, s.TargetOutputs, 1.0, 5.0, 5.0, s.NewDOutputs(), s.NewDValues());
+
+        ColumnKlAssert.MatchesBehaviourKl(s, loss.ColumnKlSums, loss.ColumnValidSteps, r.Kl, r.ValidSteps);
+        Assert.Equal(3, loss.ColumnValidSteps[1]);
+    }
+
+    [Fact]
+    public void TheLearnerReportsTheLossPerColumnKlForAps()
+    {
+        var spec = new NetworkSpec(1, [4], Activation.Tanh, new CategoricalHead(2));
+        var net = ActorCriticNet.Create(spec, 3);
+        ILearner learner = new VmpoLearner(net, new Adam(net.Parameters, 1e-2f), new VmpoOptions(), 40f);
+        var batch = RandomBatch.Create(PolicySpec.Categorical(2), T: 3, B: 4, seed: 5).Batch;
+        var stats = learner.Update(batch);
+
+        Assert.Equal(4, learner.ColumnKlSums.Length);
+        double total = 0;
+        foreach (var x in learner.ColumnKlSums) total += x;
+        Assert.Equal(stats.Kl, total / stats.Loss.ValidSteps, 6);
+    }
 }

@@ -1,0 +1,37 @@
+using RLMesh.Core.Algorithms;
+using Xunit;
+
+namespace RLMesh.Core.Tests.Algorithms;
+
+/// <summary>Checks a loss's per-column KL(behaviour || current) against a direct computation.</summary>
+internal static class ColumnKlAssert
+{
+    public static void MatchesBehaviourKl(RandomBatch s, ReadOnlySpan<double> columnKlSums, ReadOnlySpan<int> columnValidSteps,
+        double batchKl, int validSteps)
+    {
+        int T = s.Batch.Steps, B = s.Batch.Envs, P = s.Policy.OutputSize;
+        var ops = new PolicyOps(s.Policy);
+        Assert.Equal(B, columnKlSums.Length);
+        Assert.Equal(B, columnValidSteps.Length);
+        double total = 0;
+        int valid = 0;
+        for (int b = 0; b < B; b++)
+        {
+            double kl = 0;
+            int count = 0;
+            for (int t = 0; t < T; t++)
+            {
+                int i = t * B + b;
+                if (!s.Batch.Valid[i]) continue;
+                count++;
+                kl += ops.Kl(s.Batch.BehaviourPolicy.AsSpan(i * P, P), s.Outputs.AsSpan(i * P, P));
+            }
+            Assert.Equal(kl, columnKlSums[b], 5);
+            Assert.Equal(count, columnValidSteps[b]);
+            total += columnKlSums[b];
+            valid += columnValidSteps[b];
+        }
+        Assert.Equal(validSteps, valid);
+        Assert.Equal(batchKl, total / valid, 5);
+    }
+}
