@@ -12,6 +12,8 @@ public sealed class EnvRunnerOptions
     /// <summary>Environments stepped as one vector (B of each unroll).</summary>
     public int Envs { get; set; } = 16;
     public double HeartbeatSeconds { get; set; } = 1;
+    /// <summary>Mode central-inference: the learner's inference URL, ws://HOST:PORT/rlmesh/v1/inference.</summary>
+    public string? Connect { get; set; }
 
     public string EffectiveId => string.IsNullOrWhiteSpace(Id)
         ? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}")

@@ -13,13 +13,20 @@ public static class EnvRunnerRegistration
 {
     /// <summary>
     /// Adds one env-runner to the host (call again for more runners in one process; give each its own id).
-    /// Options come from the <c>Runner</c> section; <paramref name="id"/> overrides <c>Runner:Id</c>.
+    /// Options come from the <c>Runner</c> section; <paramref name="id"/> overrides <c>Runner:Id</c>. In mode central-inference
+    /// the runner holds no model: it drives its envs against the learner's inference server (<see cref="CentralInferenceRunnerService"/>).
     /// </summary>
     public static IHostApplicationBuilder AddEnvRunner(this IHostApplicationBuilder builder, string? id = null)
     {
         var options = builder.Configuration.GetSection(EnvRunnerOptions.Section).Get<EnvRunnerOptions>() ?? new EnvRunnerOptions();
         if (id is not null)
             options.Id = id;
+        if (builder.Configuration.Get<ClusterOptions>() is { CentralInference: true })
+        {
+            builder.Services.AddSingleton<IHostedService>(sp => new CentralInferenceRunnerService(
+                sp.GetClusterOptions(), options, sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<CentralInferenceRunnerService>>()));
+            return builder;
+        }
         var stats = new EnvRunnerStats(options.EffectiveId);
         builder.Services.AddSingleton<IServiceStats>(stats);
         builder.Services.AddSingleton<IHostedService>(sp => new EnvRunnerService(

@@ -65,6 +65,13 @@ public sealed class ClusterOptions
     public double? StalenessTarget { get; set; }
     /// <summary>aps-adaptive: the parameter server reads staleness from this Prometheus' query API (RLMESH_PROMETHEUS_URL); unset: the learner's lag from Redis.</summary>
     public string? PrometheusUrl { get; set; }
+    /// <summary>
+    /// actors (default: env-runners hold a policy copy and send unrolls through RabbitMQ and replay) or central-inference
+    /// (SEED RL: the learner hosts the inference server at Learner:InferenceUrl; env-runners dial Runner:Connect and hold no model).
+    /// </summary>
+    public string Mode { get; set; } = "actors";
+
+    public bool CentralInference => Mode.Equals("central-inference", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Core's sync settings from <see cref="Sync"/> and its keys (the chart always sets tau and target, so they are not mode-checked here).</summary>
     public RLMesh.Core.Sync.SyncOptions SyncOptions()
@@ -152,6 +159,8 @@ public sealed class ClusterOptions
         if (!UnrollOverflow.Equals("drop-head", StringComparison.OrdinalIgnoreCase) && !UnrollOverflow.Equals("reject-publish", StringComparison.OrdinalIgnoreCase))
             errors.Add($"UnrollOverflow must be drop-head or reject-publish, not '{UnrollOverflow}'");
         if (HttpPort is < 0 or > 65535) errors.Add("HttpPort must be 0..65535");
+        if (!CentralInference && !Mode.Equals("actors", StringComparison.OrdinalIgnoreCase))
+            errors.Add($"Mode must be actors or central-inference, not '{Mode}'");
         try
         {
             HiddenSizes();

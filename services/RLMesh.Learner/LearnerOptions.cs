@@ -23,6 +23,10 @@ public sealed class LearnerOptions
     public double ReportSeconds { get; set; } = 1;
     /// <summary>Stop the process once solved or at MaxFrames (the launcher notices the exit).</summary>
     public bool ExitWhenDone { get; set; } = true;
+    /// <summary>Mode central-inference: the Kestrel URL the learner's inference endpoint (/rlmesh/v1/inference) binds.</summary>
+    public string InferenceUrl { get; set; } = "http://0.0.0.0:8090";
+    /// <summary>Mode central-inference: unrolls per update (there is no replay role to form batches).</summary>
+    public int BatchUnrolls { get; set; } = 4;
 
     public TrainingOptions ToTrainingOptions(ClusterOptions cluster)
     {

@@ -48,8 +48,10 @@ public sealed partial class LearnerService(
             ct => RedisWeightStore.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);
         await using var state = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RedisClusterState.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);
-        await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
+        // Mode central-inference: unrolls come from the inference server hosted here, not from replay over RabbitMQ.
+        await using var batches = cluster.CentralInference ? null : await ServiceDefaults.ConnectWithRetryAsync(
             ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
+        ITrajectoryQueue queue = batches ?? (ITrajectoryQueue)new InMemoryTrajectoryQueue(o.QueueCapacity);
 
         var checkpoint = LearnerCheckpoints.TryLoad(options.CheckpointDir);
         var spec = PolicyFactory.SpecFor(o);
@@ -75,7 +77,7 @@ public sealed partial class LearnerService(
         var learner = AlgorithmDefaults.CreateLearner(o, network, optimizer, startVersion);
         // Replay already formed the batches (Replay:BatchUnrolls); IMPACT's circular buffer reuses them here, next to the
         // learner and its target network, so a reuse costs no broker traffic and acks stay "after the (first) update".
-        var source = AlgorithmDefaults.CreateBatchSource(o with { BatchUnrolls = 1 }, batches);
+        var source = AlgorithmDefaults.CreateBatchSource(o with { BatchUnrolls = batches is null ? options.BatchUnrolls : 1 }, queue);
         await using var board = new BufferedDivergenceBoard(store.CreateDivergenceBoard(), logger);
         var reporter = new LearnerReporter(metrics, board, o.Sync);
         long frames = checkpoint?.Frames ?? 0;
@@ -87,8 +89,14 @@ public sealed partial class LearnerService(
         else
             Log.Fresh(logger, o.EnvId, latest, startVersion);
         await using var publisher = new SnapshotPublisher(store, stats, metrics, logger);
-        publisher.Offer(Snapshot(learner));
+        var first = Snapshot(learner);
+        publisher.Offer(first);
         await publisher.FlushAsync(stoppingToken);
+        await using var inference = batches is null
+            ? await LearnerInference.StartAsync(o, learner, first, options.InferenceUrl, queue, stoppingToken)
+            : null;
+        if (inference is not null)
+            Log.Serving(logger, inference.Url);
 
         health.Ready(Component);
         stats.State = "running";
@@ -126,14 +134,16 @@ public sealed partial class LearnerService(
                         stats.Episodes++;
                     }
                 }
-                await reporter.UpdatedAsync(learner, parts, update, stats.LastUpdateSeconds, window.Mean, batches.Depth, stoppingToken);
+                await reporter.UpdatedAsync(learner, parts, update, stats.LastUpdateSeconds, window.Mean, queue.Depth, stoppingToken);
                 stats.Updates++;
                 stats.Version = learner.Version;
                 stats.Frames = frames;
                 stats.MeanReturn = window.Mean;
                 (stats.TotalLoss, stats.PolicyLoss, stats.BaselineLoss, stats.Entropy) =
                     (update.Loss.TotalLoss, update.Loss.PolicyLoss, update.Loss.BaselineLoss, update.Loss.Entropy);
-                publisher.Offer(Snapshot(learner));
+                var snapshot = Snapshot(learner);
+                publisher.Offer(snapshot);
+                inference?.Publish(snapshot);
 
                 double now = clock.Elapsed.TotalSeconds;
                 if (stats.LastCheckpoint is { } written)
@@ -153,7 +163,8 @@ public sealed partial class LearnerService(
                     nextReport = now + options.ReportSeconds;
                 }
             }
-            await batches.AcknowledgeAsync(CancellationToken.None);
+            if (batches is not null)
+                await batches.AcknowledgeAsync(CancellationToken.None);
             await publisher.FlushAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -224,6 +235,9 @@ public sealed partial class LearnerService(
 
         [LoggerMessage(EventId = 3306, Level = LogLevel.Warning, Message = "Reporting learner status failed: {Reason}")]
         public static partial void ReportFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 3308, Level = LogLevel.Information, Message = "Central inference: runners dial {Url}")]
+        public static partial void Serving(ILogger logger, Uri url);
 
         [LoggerMessage(EventId = 3307, Level = LogLevel.Information,
             Message = "Learner finished ({State}) at v{Version}, {Frames} frames, mean return {MeanReturn:F1}")]

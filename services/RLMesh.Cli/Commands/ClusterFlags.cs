@@ -32,6 +32,9 @@ internal sealed class ClusterFlags
         Map("--aps-max-lag", "ApsMaxLag", "aps: pull anyway at this version lag (default 16)");
         Map("--staleness-target", "StalenessTarget", "aps-adaptive: mean policy lag the parameter server's tau controller holds (default 8)");
         Map("--prometheus-url", "PrometheusUrl", "aps-adaptive: the parameter server reads staleness from this Prometheus (default: the learner's lag in Redis)");
+        Map("--mode", "Mode", "actors (default: runners hold a policy, unrolls go through RabbitMQ and replay) or central-inference (SEED: the learner serves actions; runners hold no model)");
+        Map("--connect", "Runner:Connect", "env-runner, mode central-inference: the learner's inference URL, ws://HOST:PORT/rlmesh/v1/inference");
+        Map("--inference-url", "Learner:InferenceUrl", "learner, mode central-inference: URL the inference endpoint binds (default http://0.0.0.0:8090)");
         Map("--id", "Runner:Id", "env-runner: runner id (default host-pid)");
         Map("--envs", "Runner:Envs", "env-runner: environments per runner, default 16");
         Map("--batch-unrolls", "Replay:BatchUnrolls", "replay: unrolls per learner batch, default 2");

@@ -14,7 +14,8 @@ namespace RLMesh.Cli.Commands;
 /// each `rlmesh run &lt;role&gt;`) against the given RabbitMQ and Redis. Streams one status line from the parameter
 /// server's /status, restarts a role that dies (up to --restarts times), and stops everything on Ctrl-C or when the
 /// learner finishes (solved or max frames). Exit code: 0 when the learner finished, 1 when a role kept failing,
-/// 130 when interrupted.
+/// 130 when interrupted. With --mode central-inference there is no replay: the learner hosts the inference server on a
+/// free loopback port and the runners dial it (the launcher sets Learner:InferenceUrl and Runner:Connect).
 /// </summary>
 public static class LaunchCommand
 {
@@ -25,11 +26,11 @@ public static class LaunchCommand
         var logs = new Option<string?>("--logs") { Description = "Directory for each role's log file (default ./rlmesh-logs/<run>)" };
         var restarts = new Option<int>("--restarts") { Description = "Times a role that exits unexpectedly is restarted", DefaultValueFactory = _ => 3 };
         var statusSeconds = new Option<double>("--status-seconds") { Description = "Seconds between status lines", DefaultValueFactory = _ => 2 };
-        var command = new Command("launch", "Start a local cluster (parameter-server, learner, replay, N runners) as separate processes")
+        var command = new Command("launch", "Start a local cluster (parameter-server, learner, replay, N runners; --mode central-inference: no replay) as separate processes")
         {
             runners, logs, restarts, statusSeconds,
         };
-        flags.AddTo(command, "--id", "--http-port");
+        flags.AddTo(command, "--id", "--http-port", "--connect", "--inference-url");
         command.SetAction(async (parse, cancellationToken) =>
         {
             int count = parse.GetValue(runners);
@@ -44,7 +45,13 @@ public static class LaunchCommand
             if (!values.ContainsKey("Learner:CheckpointDir") && builder.Configuration["Learner:CheckpointDir"] is null)
                 values["Learner:CheckpointDir"] = Path.Combine(logDir, "checkpoints");
 
-            var launcher = new ClusterLauncher(values, config, logDir, parse.GetValue(restarts));
+            if (cluster.CentralInference)
+            {
+                int port = ServerProcess.FreeLoopbackPort();
+                values["Learner:InferenceUrl"] = $"http://127.0.0.1:{port}";
+                values["Runner:Connect"] = $"ws://127.0.0.1:{port}{RLMesh.Remote.Protocol.RemoteProtocol.InferencePath}";
+            }
+            var launcher = new ClusterLauncher(values, config, logDir, parse.GetValue(restarts), cluster.CentralInference);
             return await launcher.RunAsync(count, TimeSpan.FromSeconds(parse.GetValue(statusSeconds)), cancellationToken);
         });
         return command;
@@ -52,7 +59,7 @@ public static class LaunchCommand
 }
 
 /// <summary>Starts, watches, restarts and stops the role processes of one local cluster.</summary>
-internal sealed class ClusterLauncher(Dictionary<string, string?> values, string? configFile, string logDir, int restartLimit)
+internal sealed class ClusterLauncher(Dictionary<string, string?> values, string? configFile, string logDir, int restartLimit, bool centralInference = false)
 {
     private readonly List<Child> _children = [];
     private Dictionary<string, string?> Values => values;
@@ -122,7 +129,9 @@ internal sealed class ClusterLauncher(Dictionary<string, string?> values, string
         int psPort = ServerProcess.FreeLoopbackPort();
         _children.Add(new Child("parameter-server", "parameter-server", psPort, null, this));
         _children.Add(new Child("learner", "learner", ServerProcess.FreeLoopbackPort(), null, this));
-        _children.Add(new Child("replay", "replay", ServerProcess.FreeLoopbackPort(), null, this));
+        // Central inference: unrolls are built next to the learner, so there is no replay role.
+        if (!centralInference)
+            _children.Add(new Child("replay", "replay", ServerProcess.FreeLoopbackPort(), null, this));
         for (int i = 0; i < runners; i++)
             _children.Add(new Child($"runner-{i}", "env-runner", ServerProcess.FreeLoopbackPort(), $"runner-{i}", this));
         Console.WriteLine($"launching {_children.Count} processes; logs in {LogDir}; status on http://127.0.0.1:{psPort}/status");

@@ -19,21 +19,33 @@ public static class RemoteBench
     private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command RemoteEnv() => Make("remote-env",
-        "RemoteVectorEnv of 16 CartPoles over loopback: step round-trip p50/p99, steps/s with 1, 2 and 4 runners", BenchRemoteEnvAsync);
+        "RemoteVectorEnv of 16 CartPoles over loopback: step round-trip p50/p99, steps/s with 1, 2 and 4 runners", (seconds, _, ct) => BenchRemoteEnvAsync(seconds, ct));
 
-    public static Command CentralInference() => Make("central-inference",
-        "Central inference (4 runners x 8 CartPoles) vs embedded actors: batch sizes, action latency p50/p99, frames/s while training", BenchCentralInferenceAsync);
+    /// <summary>Default sub-envs per runner (and per actor in the comparison): SEED runs many envs per actor, since its per-step cost is per request, not per frame.</summary>
+    public const int DefaultCentralEnvsPerRunner = 32;
 
-    private static Command Make(string name, string description, Func<double, CancellationToken, Task<Dictionary<string, object>>> run)
+    public static Command CentralInference()
+    {
+        var command = Make("central-inference",
+            $"Central inference (4 runners x {DefaultCentralEnvsPerRunner} CartPoles) vs embedded actors (4 x the same): batch sizes, action latency p50/p99, frames/s while training",
+            BenchCentralInferenceAsync);
+        return command;
+    }
+
+    private static Command Make(string name, string description, Func<double, int, CancellationToken, Task<Dictionary<string, object>>> run)
     {
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object on the last line" };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 3.0 };
+        var envsPerRunner = new Option<int>("--envs-per-runner") { Description = "central-inference: sub-envs per runner and per actor (same in both modes)", DefaultValueFactory = _ => DefaultCentralEnvsPerRunner };
         var command = new Command(name, description) { json, seconds };
+        if (name == "central-inference") command.Options.Add(envsPerRunner);
         command.SetAction(async (parse, cancellationToken) =>
         {
             double budget = parse.GetValue(seconds);
             if (!(budget > 0)) throw new UsageException("--seconds must be positive");
-            var figures = await run(budget, cancellationToken);
+            int envs = parse.GetValue(envsPerRunner);
+            if (envs < 1) throw new UsageException("--envs-per-runner must be at least 1");
+            var figures = await run(budget, envs, cancellationToken);
             foreach (var (key, value) in figures)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key,-32} {(value is IDictionary<string, long> d ? JsonSerializer.Serialize(d) : value)}"));
             if (parse.GetValue(json))
@@ -102,13 +114,13 @@ public static class RemoteBench
         return figures;
     }
 
-    private static async Task<Dictionary<string, object>> BenchCentralInferenceAsync(double seconds, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, object>> BenchCentralInferenceAsync(double seconds, int envsPerRunner, CancellationToken cancellationToken)
     {
         var maxWait = new CentralInferenceOptions().MaxWait;
-        // Same data shape in both modes: 4 producers x 8 CartPoles, IMPALA defaults, no stopping at "solved".
+        // Same data shape and learner in both modes: 4 producers x envsPerRunner CartPoles, IMPALA defaults, no stopping at "solved".
         var options = TrainingOptions.ForEnvironment("CartPole-v1") with
         {
-            Actors = 4, EnvsPerActor = 8, BatchUnrolls = 4, TargetReturn = double.MaxValue, MaxFrames = long.MaxValue / 2, AnnealLearningRate = false,
+            Actors = 4, EnvsPerActor = envsPerRunner, BatchUnrolls = 4, TargetReturn = double.MaxValue, MaxFrames = long.MaxValue / 2, AnnealLearningRate = false,
         };
         var figures = new Dictionary<string, object>
         {
@@ -119,8 +131,10 @@ public static class RemoteBench
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var actorResult = await new EmbeddedTrainer(options).RunAsync(null, stop.Token);
             figures["actor_mode_frames_per_second"] = Math.Round(actorResult.FramesPerSecond);
+            figures["actor_mode_cpu_us_per_frame"] = CpuMicrosecondsPerFrame(cpu, actorResult.Frames);
         }
 
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -129,10 +143,15 @@ public static class RemoteBench
             stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             // Skip the first second's measurements (connections, JIT).
             _ = Task.Delay(TimeSpan.FromSeconds(Math.Min(1, seconds / 3)), stop.Token).ContinueWith(_ => trainer.Server?.ResetStats(), TaskScheduler.Default);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var result = await trainer.RunAsync(null, stop.Token);
+            figures["central_inference_cpu_us_per_frame"] = CpuMicrosecondsPerFrame(cpu, result.Frames);
             var stats = trainer.Server!.Stats();
             figures["central_inference_frames_per_second"] = Math.Round(result.FramesPerSecond);
             figures["central_vs_actor_ratio"] = Math.Round(result.FramesPerSecond / Math.Max(1, (double)figures["actor_mode_frames_per_second"]), 3);
+            // Frames/s swing with the load from other processes on a shared machine; CPU per frame (this process, all
+            // threads) does much less: its inverse ratio is what the frames/s ratio would be on idle, CPU-bound cores.
+            figures["central_vs_actor_cpu_ratio"] = Math.Round((double)figures["actor_mode_cpu_us_per_frame"] / Math.Max(1e-9, (double)figures["central_inference_cpu_us_per_frame"]), 3);
             figures["action_latency_p50_us"] = Math.Round(stats.LatencyP50Microseconds, 1);
             figures["action_latency_p99_us"] = Math.Round(stats.LatencyP99Microseconds, 1);
             figures["inference_batches"] = stats.Batches;
@@ -141,4 +160,7 @@ public static class RemoteBench
         }
         return figures;
     }
+
+    private static double CpuMicrosecondsPerFrame(TimeSpan cpuBefore, long frames) =>
+        Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(1, frames), 3);
 }

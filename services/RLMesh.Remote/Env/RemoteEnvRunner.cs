@@ -44,6 +44,8 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
     private VectorEnv? _env;
     private float[] _obs = [], _rewards = [], _actions = [];
     private bool[] _terminated = [], _truncated = [], _autoreset = [];
+    // Wire buffers reused every step (the frame wrapping them is sent before the next step writes them).
+    private byte[] _obsBytes = [], _rewardBytes = [], _terminatedBytes = [], _truncatedBytes = [], _autoresetBytes = [];
     private readonly List<EpisodeStats> _episodes = [];
 
     public RemoteEnvRunnerOptions Options => options;
@@ -181,11 +183,11 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
         out Google.Protobuf.ByteString obs, out Google.Protobuf.ByteString rewards, out Google.Protobuf.ByteString terminated,
         out Google.Protobuf.ByteString truncated, out Google.Protobuf.ByteString autoreset)
     {
-        obs = RemoteProtocol.Pack(_obs);
-        rewards = RemoteProtocol.Pack(_rewards);
-        terminated = RemoteProtocol.Flags(_terminated);
-        truncated = RemoteProtocol.Flags(_truncated);
-        autoreset = RemoteProtocol.Flags(_autoreset);
+        obs = RemoteProtocol.PackInto(_obs, ref _obsBytes);
+        rewards = RemoteProtocol.PackInto(_rewards, ref _rewardBytes);
+        terminated = RemoteProtocol.FlagsInto(_terminated, ref _terminatedBytes);
+        truncated = RemoteProtocol.FlagsInto(_truncated, ref _truncatedBytes);
+        autoreset = RemoteProtocol.FlagsInto(_autoreset, ref _autoresetBytes);
         episodes.Clear();
         _episodes.Clear();
         _env!.DrainEpisodes(_episodes);
@@ -199,7 +201,7 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
         _env!.Reset(options.Seed, _obs);
         var outFrame = new RemoteFrame { Observations = new ObservationBatch() };
         var batch = outFrame.Observations;
-        batch.Observations = RemoteProtocol.Pack(_obs);
+        batch.Observations = RemoteProtocol.PackInto(_obs, ref _obsBytes);
         ulong step = 0;
         while (true)
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using System.Threading.Channels;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
+using Google.Protobuf;
 using RLMesh.Core;
 using RLMesh.Core.Data;
 using RLMesh.Core.Envs;
@@ -44,8 +45,14 @@ public sealed class InferenceServer : IAsyncDisposable
     private readonly IWeightStore _weights;
     private readonly ITrajectoryQueue _queue;
     private readonly InferenceServerOptions _options;
-    private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _stop = new();
+    // Pending requests (guarded by _gate). The request that completes a batch (every connected runner is in, or
+    // MaxBatchSize is reached) evaluates it on its own thread; the timer thread evaluates partial batches after MaxWait.
+    private readonly object _gate = new();
+    private List<Request> _pending = new(64);
+    private List<Request>? _spare = new(64);
+    private int _pendingEnvs;
+    private bool _stopping;
+    private readonly object _evaluateGate = new();
     private readonly Thread _batcher;
     private readonly bool _discrete;
     private readonly object _statsGate = new();
@@ -124,6 +131,8 @@ public sealed class InferenceServer : IAsyncDisposable
         ulong expected = 0;
         var request = new Request(n);
         var reply = new RemoteFrame { Actions = new ActionBatch() };
+        var actionBytes = new byte[n * a * sizeof(float)];
+        reply.Actions.Actions = UnsafeByteOperations.UnsafeWrap(actionBytes);
 
         Trajectory NewTrajectory() => new(T, n, o, a, p) { Source = runner };
 
@@ -189,12 +198,13 @@ public sealed class InferenceServer : IAsyncDisposable
             request.Outputs = trajectory.BehaviourPolicy.AsMemory(t * n * p, n * p);
             request.Actions = trajectory.Actions.AsMemory(t * n * a, n * a);
             request.Received = received;
-            long version = await request.SubmitAsync(_requests.Writer).ConfigureAwait(false);
+            long version = await Submit(request).ConfigureAwait(false);
             if (t == 0) trajectory.PolicyVersion = version;
 
             reply.Actions.StepId = expected;
             reply.Actions.PolicyVersion = version;
-            reply.Actions.Actions = RemoteProtocol.Pack(request.Actions.Span);
+            // The reply wraps actionBytes; it is serialised inside SendAsync, before the next step overwrites them.
+            MemoryMarshal.AsBytes(request.Actions.Span).CopyTo(actionBytes);
             await socket.SendAsync(reply, cancellationToken).ConfigureAwait(false);
             Record(Stopwatch.GetElapsedTime(received).TotalMicroseconds);
             Interlocked.Add(ref _frames, n);
@@ -211,47 +221,73 @@ public sealed class InferenceServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Queues <paramref name="request"/>; evaluates the batch here when this request completes it.</summary>
+    private ValueTask<long> Submit(Request request)
+    {
+        var token = request.Prepare();
+        List<Request>? full = null;
+        int envs = 0;
+        lock (_gate)
+        {
+            if (_stopping) throw new ObjectDisposedException(nameof(InferenceServer), "the inference server is stopping");
+            _pending.Add(request);
+            _pendingEnvs += request.Envs;
+            // No signal to the timer thread otherwise: it looks every MaxWait (a wake-up per batch would cost more than it saves).
+            if (_pending.Count >= Volatile.Read(ref _connections) || _pendingEnvs >= _options.MaxBatchSize || _options.MaxWait <= TimeSpan.Zero)
+                full = TakePending(out envs);
+        }
+        if (full is not null) EvaluateAndComplete(full, envs);
+        return new ValueTask<long>(request, token);
+    }
+
+    /// <summary>Under _gate: hands out the pending batch and starts an empty one.</summary>
+    private List<Request> TakePending(out int envs)
+    {
+        var batch = _pending;
+        envs = _pendingEnvs;
+        _pending = _spare ?? new List<Request>(64);
+        _spare = null;
+        _pendingEnvs = 0;
+        return batch;
+    }
+
+    /// <summary>
+    /// The timer thread: evaluates a batch that is not complete once its first request has waited MaxWait. It polls
+    /// every MaxWait rather than being woken per batch, so a partial batch waits between MaxWait and twice that.
+    /// </summary>
     private void BatchLoop()
     {
-        var reader = _requests.Reader;
-        var batch = new List<Request>(64);
-        var token = _stop.Token;
-        try
+        long maxWaitTicks = (long)(_options.MaxWait.TotalSeconds * Stopwatch.Frequency);
+        while (true)
         {
-            while (!token.IsCancellationRequested)
+            List<Request> batch;
+            int envs;
+            lock (_gate)
             {
-                if (!reader.TryRead(out var first))
+                if (_stopping) return;
+                if (_pending.Count == 0 || _pending[0].Received + maxWaitTicks > Stopwatch.GetTimestamp())
                 {
-                    if (!reader.WaitToReadAsync(token).AsTask().GetAwaiter().GetResult()) return;
+                    Monitor.Wait(_gate, _options.MaxWait > TimeSpan.Zero ? _options.MaxWait : Timeout.InfiniteTimeSpan);
                     continue;
                 }
-                batch.Clear();
-                batch.Add(first);
-                int envs = first.Envs;
-                long deadline = first.Received + (long)(_options.MaxWait.TotalSeconds * Stopwatch.Frequency);
-                var spinner = new SpinWait();
-                // Wait for more only while some connected runner is not in the batch yet and the wait is not used up.
-                while (envs < _options.MaxBatchSize && batch.Count < Volatile.Read(ref _connections))
-                {
-                    if (reader.TryRead(out var more))
-                    {
-                        batch.Add(more);
-                        envs += more.Envs;
-                        continue;
-                    }
-                    if (Stopwatch.GetTimestamp() >= deadline) break;
-                    spinner.SpinOnce(sleep1Threshold: -1);
-                }
-                Evaluate(batch, envs);
+                batch = TakePending(out envs);
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
+            EvaluateAndComplete(batch, envs);
         }
     }
 
-    private void Evaluate(List<Request> batch, int envs)
+    private void EvaluateAndComplete(List<Request> batch, int envs)
+    {
+        long version;
+        lock (_evaluateGate) version = Evaluate(batch, envs);
+        // The other runners' sessions continue on the thread pool (in parallel); the evaluating session's own request is
+        // complete before it awaits it, so it goes on sending its reply on this thread.
+        foreach (var r in batch) r.Complete(version);
+        batch.Clear();
+        lock (_gate) _spare ??= batch;
+    }
+
+    private long Evaluate(List<Request> batch, int envs)
     {
         RefreshWeights();
         int o = _net.ObservationSize, p = _net.PolicyOutputSize;
@@ -282,7 +318,7 @@ public sealed class InferenceServer : IAsyncDisposable
             _batchSizes[envs] = _batchSizes.GetValueOrDefault(envs) + 1;
             _batches++;
         }
-        foreach (var r in batch) r.Complete(version);
+        return version;
     }
 
     private void SampleActions(ReadOnlySpan<float> outputs, Span<float> actions, int envs, int p)
@@ -311,10 +347,15 @@ public sealed class InferenceServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _requests.Writer.TryComplete();
-        _batcher.Join(TimeSpan.FromSeconds(5));
-        _stop.Dispose();
+        List<Request> abandoned;
+        lock (_gate)
+        {
+            _stopping = true;
+            abandoned = TakePending(out _);
+            Monitor.PulseAll(_gate);
+        }
+        foreach (var r in abandoned) r.Fail(new ObjectDisposedException(nameof(InferenceServer), "the inference server is stopping"));
+        await Task.Run(() => _batcher.Join(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
     }
 
     /// <summary>One runner's pending evaluation; reused for every step of that runner (one in flight at a time).</summary>
@@ -328,14 +369,15 @@ public sealed class InferenceServer : IAsyncDisposable
         public Memory<float> Actions;
         public long Received;
 
-        public ValueTask<long> SubmitAsync(ChannelWriter<Request> writer)
+        public short Prepare()
         {
             _core.Reset();
-            if (!writer.TryWrite(this)) throw new ObjectDisposedException(nameof(InferenceServer), "the inference server is stopping");
-            return new ValueTask<long>(this, _core.Version);
+            return _core.Version;
         }
 
         public void Complete(long version) => _core.SetResult(version);
+
+        public void Fail(Exception error) => _core.SetException(error);
 
         public long GetResult(short token) => _core.GetResult(token);
         public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);

@@ -56,6 +56,26 @@ public static class RemoteProtocol
     /// <summary>Packs float32 little-endian (one copy; frames are small).</summary>
     public static ByteString Pack(ReadOnlySpan<float> values) => ByteString.CopyFrom(MemoryMarshal.AsBytes(values));
 
+    /// <summary>
+    /// Packs float32 into a reused <paramref name="buffer"/> and wraps it without copying: the result is valid until the
+    /// buffer is written again, so only for a frame that is serialised (sent) before that.
+    /// </summary>
+    public static ByteString PackInto(ReadOnlySpan<float> values, ref byte[] buffer)
+    {
+        int length = values.Length * sizeof(float);
+        if (buffer.Length < length) buffer = new byte[length];
+        MemoryMarshal.AsBytes(values).CopyTo(buffer);
+        return UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, length));
+    }
+
+    /// <summary>One byte per flag into a reused <paramref name="buffer"/>, wrapped without copying (same rule as <see cref="PackInto"/>).</summary>
+    public static ByteString FlagsInto(ReadOnlySpan<bool> flags, ref byte[] buffer)
+    {
+        if (buffer.Length < flags.Length) buffer = new byte[flags.Length];
+        for (int i = 0; i < flags.Length; i++) buffer[i] = flags[i] ? (byte)1 : (byte)0;
+        return UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, flags.Length));
+    }
+
     /// <summary>Copies packed float32 into <paramref name="destination"/>; the length must match exactly.</summary>
     public static void ReadFloats(ByteString bytes, Span<float> destination, string field)
     {
