@@ -112,10 +112,15 @@ public sealed class ClusterOptions
         PersistentMessages = false,
     };
 
-    /// <summary>The batch queue: replay publishes with a window of 4 (refused ones retry), the learner prefetches 2.</summary>
+    /// <summary>
+    /// The batch queue: replay publishes with a window of 4 (refused ones retry), the learner prefetches 2. A refused
+    /// batch is retried after 1 ms, doubling to 16 ms: the learner frees a slot every update (about a millisecond here),
+    /// and the former 10 ms-to-1 s backoff left the learner waiting for batches about half the time.
+    /// </summary>
     public RabbitMqOptions BatchQueue(ushort prefetch = 2) => new()
     {
         ConfirmWindow = 4,
+        RefusedRetryDelay = TimeSpan.FromMilliseconds(1),
         Uri = new Uri(Broker),
         RunName = Run,
         Kind = TrajectoryQueueKind.Batches,

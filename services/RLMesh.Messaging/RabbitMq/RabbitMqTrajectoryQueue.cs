@@ -373,7 +373,7 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
                 catch (Exception e) when (IsRetryable(e) && !token.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _publishRetries);
-                    var delay = Backoff(attempt);
+                    var delay = e is PublishException ? RefusedBackoff(attempt) : Backoff(attempt);
                     // A nack from a full reject-publish queue is ordinary back-pressure, not a fault worth a warning.
                     if (e is PublishException)
                         Log.PublishRefused(_logger, _options.QueueName, attempt, delay.TotalMilliseconds);
@@ -404,6 +404,9 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         AlreadyClosedException or OperationInterruptedException => true, // connection lost; recovery is under way
         _ => false,
     };
+
+    private TimeSpan RefusedBackoff(int attempt) => TimeSpan.FromTicks(Math.Min(
+        _options.MaxRetryDelay.Ticks, _options.RefusedRetryDelay.Ticks << Math.Min(attempt - 1, 4)));
 
     private TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 5 * (1 << Math.Min(attempt, 10))));
