@@ -101,6 +101,9 @@ public sealed class ClusterOptions
     public RabbitMqOptions UnrollQueue(ushort prefetch = 16) => new()
     {
         ConfirmWindow = 4,
+        // Replay takes an unroll about every half millisecond; a refused unroll that sleeps 10 ms or more lets the queue
+        // run dry behind it. 2 ms doubling to 20 ms keeps the queue topped up without a storm of refused publishes.
+        RefusedRetryDelay = TimeSpan.FromMilliseconds(2),
         MaxRetryDelay = TimeSpan.FromMilliseconds(20),
         Uri = new Uri(Broker),
         RunName = Run,
