@@ -1,4 +1,5 @@
 using RLMesh.Core.Data;
+using RLMesh.Messaging.Codec;
 
 namespace RLMesh.Replay;
 
@@ -17,11 +18,26 @@ public interface IBatchBuilder
     int Pending { get; }
 }
 
+/// <summary>
+/// Optional second face of a batch builder that can work on unrolls in wire form (<see cref="EncodedUnroll"/>, validated
+/// but not decoded). When the registered <see cref="IBatchBuilder"/> implements it, replay consumes and publishes wire
+/// forms only and never decodes or re-encodes tensors; builders that need the numbers (priorities) simply do not.
+/// </summary>
+public interface IEncodedBatchBuilder
+{
+    /// <summary>As <see cref="IBatchBuilder.Add"/>.</summary>
+    bool Add(EncodedUnroll unroll);
+    /// <summary>As <see cref="IBatchBuilder.TryTake"/>.</summary>
+    bool TryTake(out EncodedUnroll batch);
+    int Pending { get; }
+}
+
 /// <summary>First in, first out: every B consecutive unrolls become one batch, concatenated along the env axis.</summary>
-public sealed class FifoBatchBuilder : IBatchBuilder
+public sealed class FifoBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
 {
     private readonly int _unrollsPerBatch;
     private readonly List<Trajectory> _pending = [];
+    private readonly List<EncodedUnroll> _pendingEncoded = [];
 
     public FifoBatchBuilder(int unrollsPerBatch)
     {
@@ -29,7 +45,27 @@ public sealed class FifoBatchBuilder : IBatchBuilder
         _unrollsPerBatch = unrollsPerBatch;
     }
 
-    public int Pending => _pending.Count;
+    public int Pending => _pending.Count + _pendingEncoded.Count;
+
+    bool IEncodedBatchBuilder.Add(EncodedUnroll unroll)
+    {
+        if (_pendingEncoded.Count > 0 && !unroll.SharesShapeWith(_pendingEncoded[0]))
+            return false;
+        _pendingEncoded.Add(unroll);
+        return true;
+    }
+
+    bool IEncodedBatchBuilder.TryTake(out EncodedUnroll batch)
+    {
+        if (_pendingEncoded.Count < _unrollsPerBatch)
+        {
+            batch = null!;
+            return false;
+        }
+        batch = _unrollsPerBatch == 1 ? _pendingEncoded[0] : EncodedUnroll.Concatenate(_pendingEncoded.GetRange(0, _unrollsPerBatch));
+        _pendingEncoded.RemoveRange(0, _unrollsPerBatch);
+        return true;
+    }
 
     public bool Add(Trajectory unroll)
     {

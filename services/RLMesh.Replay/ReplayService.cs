@@ -72,6 +72,10 @@ public sealed partial class ReplayService(
         await using var batches = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RabbitMqTrajectoryQueue.ConnectAsync(cluster.BatchQueue(), logger, ct), logger, "RabbitMQ", health, Component, stoppingToken);
         unrolls.InvalidMessageReceived += (_, e) => stats.DeadLettered("unrolls", e.Reason);
+        // A builder that can batch wire forms gets them: validated at the queue as always, but never decoded into
+        // trajectories nor re-encoded, which was most of replay's work per unroll.
+        var encoded = builder as IEncodedBatchBuilder;
+        unrolls.ConsumeEncoded = encoded is not null;
         await unrolls.StartConsumingAsync(stoppingToken);
         health.Ready(Component);
         Log.Started(logger, cluster.Run, options.BatchUnrolls);
@@ -79,20 +83,10 @@ public sealed partial class ReplayService(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var unroll = await unrolls.DequeueAsync(stoppingToken);
-                Interlocked.Increment(ref stats.UnrollsConsumed);
-                stats.Consumed.Inc();
-                if (!builder.Add(unroll))
-                {
-                    Interlocked.Increment(ref stats.UnrollsRefused);
-                    Log.ShapeRefused(logger, unroll.Source, unroll.Steps, unroll.ObservationSize, unroll.PolicyOutputSize);
-                }
-                while (builder.TryTake(out var batch))
-                {
-                    await batches.EnqueueAsync(batch, stoppingToken);
-                    Interlocked.Increment(ref stats.BatchesPublished);
-                    stats.Published.Inc();
-                }
+                if (encoded is not null)
+                    await RelayEncodedAsync(unrolls, batches, encoded, stoppingToken);
+                else
+                    await RelayDecodedAsync(unrolls, batches, stoppingToken);
                 stats.UnrollDepth.Set(unrolls.Depth);
                 Volatile.Write(ref stats.Pending, builder.Pending);
             }
@@ -101,6 +95,50 @@ public sealed partial class ReplayService(
         {
         }
         Log.Stopped(logger, Interlocked.Read(ref stats.UnrollsConsumed), Interlocked.Read(ref stats.BatchesPublished), unrolls.InvalidMessages);
+    }
+
+    private async Task RelayDecodedAsync(RabbitMqTrajectoryQueue unrolls, RabbitMqTrajectoryQueue batches, CancellationToken stoppingToken)
+    {
+        var unroll = await unrolls.DequeueAsync(stoppingToken);
+        Consumed();
+        if (!builder.Add(unroll))
+            Refused(unroll.Source, unroll.Steps, unroll.ObservationSize, unroll.PolicyOutputSize);
+        while (builder.TryTake(out var batch))
+        {
+            await batches.EnqueueAsync(batch, stoppingToken);
+            PublishedOne();
+        }
+    }
+
+    private async Task RelayEncodedAsync(RabbitMqTrajectoryQueue unrolls, RabbitMqTrajectoryQueue batches, IEncodedBatchBuilder encoded, CancellationToken stoppingToken)
+    {
+        var unroll = await unrolls.DequeueEncodedAsync(stoppingToken);
+        Consumed();
+        if (!encoded.Add(unroll))
+            Refused(unroll.Source, unroll.Steps, unroll.ObservationSize, unroll.PolicyOutputSize);
+        while (encoded.TryTake(out var batch))
+        {
+            await batches.EnqueueAsync(batch, stoppingToken);
+            PublishedOne();
+        }
+    }
+
+    private void Consumed()
+    {
+        Interlocked.Increment(ref stats.UnrollsConsumed);
+        stats.Consumed.Inc();
+    }
+
+    private void Refused(string source, int steps, int obs, int policy)
+    {
+        Interlocked.Increment(ref stats.UnrollsRefused);
+        Log.ShapeRefused(logger, source, steps, obs, policy);
+    }
+
+    private void PublishedOne()
+    {
+        Interlocked.Increment(ref stats.BatchesPublished);
+        stats.Published.Inc();
     }
 
     private static partial class Log

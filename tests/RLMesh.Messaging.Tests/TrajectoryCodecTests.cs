@@ -204,7 +204,12 @@ public sealed class TrajectoryCodecTests
     {
         var message = TrajectoryCodec.ToMessage(Sample(steps, envs, 2, 1, 2, seed: 1, version: 1));
         spoil(message);
-        return Assert.Throws<InvalidMessageException>(() => TrajectoryCodec.Decode(message.ToByteArray()));
+        var bytes = message.ToByteArray();
+        var rejected = Assert.Throws<InvalidMessageException>(() => TrajectoryCodec.Decode(bytes));
+        // The wire-form reader (replay's) must refuse exactly what the decoding reader refuses, for the same reason.
+        var rejectedEncoded = Assert.Throws<InvalidMessageException>(() => TrajectoryCodec.DecodeEncoded(bytes));
+        Assert.Equal(rejected.Reason, rejectedEncoded.Reason);
+        return rejected;
     }
 
     private static ByteString Field(Unroll m, string field) => field switch

@@ -29,16 +29,7 @@ public static class TrajectoryCodec
     /// <summary>Decodes and validates; throws <see cref="InvalidMessageException"/> with the reason on any fault.</summary>
     public static Trajectory Decode(ReadOnlySpan<byte> payload)
     {
-        Unroll message;
-        try
-        {
-            message = Unroll.Parser.ParseFrom(payload);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new InvalidMessageException($"Payload of {payload.Length} bytes is not a protobuf Unroll: {e.Message}", e);
-        }
-        return FromMessage(message);
+        return FromMessage(Parse(payload));
     }
 
     internal static Unroll ToMessage(Trajectory trajectory)
@@ -69,7 +60,95 @@ public static class TrajectoryCodec
         return message;
     }
 
+    /// <summary>
+    /// Parses and validates exactly as <see cref="Decode"/> does (sizes, schema, NaN/Inf, episodes, segments), but keeps
+    /// the tensors as their wire bytes: a relay (replay) can batch and forward them without decoding and re-encoding.
+    /// </summary>
+    public static EncodedUnroll DecodeEncoded(ReadOnlySpan<byte> payload)
+    {
+        var message = Parse(payload);
+        Validate(message);
+        return new EncodedUnroll(message);
+    }
+
+    private static Unroll Parse(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            return Unroll.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidMessageException($"Payload of {payload.Length} bytes is not a protobuf Unroll: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Every check <see cref="FromMessage"/> makes, without building a <see cref="Trajectory"/>.</summary>
+    internal static void Validate(Unroll message)
+    {
+        RequireShape(message);
+        RequireFinite("observations", message.Observations.Span);
+        RequireFinite("actions", message.Actions.Span);
+        RequireFinite("rewards", message.Rewards.Span);
+        RequireFinite("behaviour_policy", message.BehaviourPolicy.Span);
+        foreach (var e in message.Episodes)
+            RequireEpisode(message, e);
+        RequireSegments(message);
+    }
+
     internal static Trajectory FromMessage(Unroll message)
+    {
+        RequireShape(message);
+        var trajectory = new Trajectory(message.Steps, message.Envs, message.ObservationSize, message.ActionSize, message.PolicyOutputSize)
+        {
+            PolicyVersion = message.PolicyVersion,
+            Source = message.Source,
+        };
+        BytesToFloats("observations", message.Observations.Span, trajectory.Observations);
+        BytesToFloats("actions", message.Actions.Span, trajectory.Actions);
+        BytesToFloats("rewards", message.Rewards.Span, trajectory.Rewards);
+        BytesToFloats("behaviour_policy", message.BehaviourPolicy.Span, trajectory.BehaviourPolicy);
+        UnpackBits(message.Terminated.Span, trajectory.Terminated);
+        UnpackBits(message.Truncated.Span, trajectory.Truncated);
+        UnpackBits(message.Valid.Span, trajectory.Valid);
+
+        foreach (var e in message.Episodes)
+        {
+            RequireEpisode(message, e);
+            trajectory.Episodes.Add(new CoreEpisodeStats(e.EnvIndex, e.Return, e.Length));
+        }
+        RequireSegments(message);
+        foreach (var segment in message.Segments)
+            trajectory.Segments.Add(new RLMesh.Core.Data.BatchSegment(segment.Source, segment.Envs, segment.PolicyVersion));
+        return trajectory;
+    }
+
+    private static void RequireEpisode(Unroll message, WireEpisodeStats e)
+    {
+        if (e.EnvIndex < 0 || e.EnvIndex >= message.Envs)
+            throw new InvalidMessageException($"Episode env_index {e.EnvIndex} is outside [0, {message.Envs}).");
+        if (e.Length < 0)
+            throw new InvalidMessageException($"Episode length {e.Length} is negative.");
+        if (!double.IsFinite(e.Return))
+            throw new InvalidMessageException($"Episode return {e.Return} is not finite.");
+    }
+
+    private static void RequireSegments(Unroll message)
+    {
+        if (message.Segments.Count == 0)
+            return;
+        long segmentEnvs = 0;
+        foreach (var segment in message.Segments)
+        {
+            if (segment.Envs < 1)
+                throw new InvalidMessageException($"Batch segment envs {segment.Envs} must be positive.");
+            segmentEnvs += segment.Envs;
+        }
+        if (segmentEnvs != message.Envs)
+            throw new InvalidMessageException($"Batch segments cover {segmentEnvs} envs, the batch has {message.Envs}.");
+    }
+
+    private static void RequireShape(Unroll message)
     {
         if (message.SchemaVersion != SchemaVersion)
             throw new InvalidMessageException(message.SchemaVersion == 0
@@ -91,44 +170,6 @@ public static class TrajectoryCodec
         RequireBitBytes("terminated", message.Terminated, cells);
         RequireBitBytes("truncated", message.Truncated, cells);
         RequireBitBytes("valid", message.Valid, cells);
-
-        var trajectory = new Trajectory(message.Steps, message.Envs, message.ObservationSize, message.ActionSize, message.PolicyOutputSize)
-        {
-            PolicyVersion = message.PolicyVersion,
-            Source = message.Source,
-        };
-        BytesToFloats("observations", message.Observations.Span, trajectory.Observations);
-        BytesToFloats("actions", message.Actions.Span, trajectory.Actions);
-        BytesToFloats("rewards", message.Rewards.Span, trajectory.Rewards);
-        BytesToFloats("behaviour_policy", message.BehaviourPolicy.Span, trajectory.BehaviourPolicy);
-        UnpackBits(message.Terminated.Span, trajectory.Terminated);
-        UnpackBits(message.Truncated.Span, trajectory.Truncated);
-        UnpackBits(message.Valid.Span, trajectory.Valid);
-
-        foreach (var e in message.Episodes)
-        {
-            if (e.EnvIndex < 0 || e.EnvIndex >= message.Envs)
-                throw new InvalidMessageException($"Episode env_index {e.EnvIndex} is outside [0, {message.Envs}).");
-            if (e.Length < 0)
-                throw new InvalidMessageException($"Episode length {e.Length} is negative.");
-            if (!double.IsFinite(e.Return))
-                throw new InvalidMessageException($"Episode return {e.Return} is not finite.");
-            trajectory.Episodes.Add(new CoreEpisodeStats(e.EnvIndex, e.Return, e.Length));
-        }
-        if (message.Segments.Count > 0)
-        {
-            long segmentEnvs = 0;
-            foreach (var segment in message.Segments)
-            {
-                if (segment.Envs < 1)
-                    throw new InvalidMessageException($"Batch segment envs {segment.Envs} must be positive.");
-                segmentEnvs += segment.Envs;
-                trajectory.Segments.Add(new RLMesh.Core.Data.BatchSegment(segment.Source, segment.Envs, segment.PolicyVersion));
-            }
-            if (segmentEnvs != message.Envs)
-                throw new InvalidMessageException($"Batch segments cover {segmentEnvs} envs, the batch has {message.Envs}.");
-        }
-        return trajectory;
     }
 
     private static void RequireDimension(string name, int value)
@@ -180,6 +221,24 @@ public static class TrajectoryCodec
         int bad = IndexOfNonFinite(target);
         if (bad >= 0)
             throw new InvalidMessageException($"Unroll {name}[{bad}] is {target[bad]}; NaN and infinity are not accepted.");
+    }
+
+    private static void RequireFinite(string name, ReadOnlySpan<byte> source)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            var values = MemoryMarshal.Cast<byte, float>(source);
+            int bad = IndexOfNonFinite(values);
+            if (bad >= 0)
+                throw new InvalidMessageException($"Unroll {name}[{bad}] is {values[bad]}; NaN and infinity are not accepted.");
+            return;
+        }
+        for (int i = 0; i < source.Length / sizeof(float); i++)
+        {
+            float value = BinaryPrimitives.ReadSingleLittleEndian(source[(i * sizeof(float))..]);
+            if (!float.IsFinite(value))
+                throw new InvalidMessageException($"Unroll {name}[{i}] is {value}; NaN and infinity are not accepted.");
+        }
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> values)

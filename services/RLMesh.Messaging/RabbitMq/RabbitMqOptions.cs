@@ -46,6 +46,14 @@ public sealed class RabbitMqOptions
     /// </summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// First pause after the broker refused a publish because the queue is full (a reject-publish nack); it doubles per
+    /// refusal up to 16 times this (and never beyond <see cref="MaxRetryDelay"/>). A refusal is ordinary back-pressure,
+    /// so this should match how fast the consumer frees a slot: a pause much longer than one consumer step leaves the
+    /// queue empty and the consumer idle after the slot frees. Lost connections keep the 10 ms doubling backoff.
+    /// </summary>
+    public TimeSpan RefusedRetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Queue length bound (<c>x-max-length</c>).</summary>
     public int MaxLength { get; set; } = 10_000;
 
@@ -81,6 +89,7 @@ public sealed class RabbitMqOptions
         if (Prefetch == 0)
             throw new ArgumentException("Prefetch must be at least 1 (0 means unbounded in AMQP).", nameof(Prefetch));
         ArgumentOutOfRangeException.ThrowIfLessThan(ConfirmWindow, 1, nameof(ConfirmWindow));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RefusedRetryDelay, TimeSpan.Zero, nameof(RefusedRetryDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLength, 1, nameof(MaxLength));
         ArgumentOutOfRangeException.ThrowIfLessThan(DeadLetterMaxLength, 1, nameof(DeadLetterMaxLength));
     }

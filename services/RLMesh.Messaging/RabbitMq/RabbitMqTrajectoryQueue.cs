@@ -119,12 +119,25 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
     /// <summary>Decoded trajectories waiting in this consumer's local buffer (at most the prefetch).</summary>
     public int Depth => Volatile.Read(ref _depth);
 
-    public async ValueTask EnqueueAsync(Trajectory trajectory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Consumer side: keep deliveries in their wire form (<see cref="EncodedUnroll"/>, fully validated) instead of decoding
+    /// them into trajectories as they arrive. Set before consuming starts; either way both dequeue methods work (the other
+    /// form is converted on demand), and invalid deliveries are dead-lettered the same.
+    /// </summary>
+    public bool ConsumeEncoded { get; set; }
+
+    public ValueTask EnqueueAsync(Trajectory trajectory, CancellationToken cancellationToken) =>
+        PublishAsync(TrajectoryCodec.Encode(trajectory), cancellationToken);
+
+    /// <summary>Publishes an unroll (or batch) already in wire form, as <see cref="EnqueueAsync(Trajectory, CancellationToken)"/>.</summary>
+    public ValueTask EnqueueAsync(EncodedUnroll unroll, CancellationToken cancellationToken) =>
+        PublishAsync(unroll.ToByteArray(), cancellationToken);
+
+    private async ValueTask PublishAsync(byte[] body, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_publishFault is { } fault)
             throw new InvalidOperationException($"An earlier publish to {_options.QueueName} failed permanently.", fault);
-        var body = TrajectoryCodec.Encode(trajectory);
         var channel = _publisher ?? await CreatePublisherAsync(cancellationToken).ConfigureAwait(false);
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
         _ = PublishUntilConfirmedAsync(channel, body);
@@ -150,6 +163,19 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
 
     public async ValueTask<Trajectory> DequeueAsync(CancellationToken cancellationToken)
     {
+        var payload = await DequeuePayloadAsync(cancellationToken).ConfigureAwait(false);
+        return payload as Trajectory ?? ((EncodedUnroll)payload).ToTrajectory();
+    }
+
+    /// <summary>As <see cref="DequeueAsync"/> (same acknowledgement seam), in wire form; cheapest with <see cref="ConsumeEncoded"/>.</summary>
+    public async ValueTask<EncodedUnroll> DequeueEncodedAsync(CancellationToken cancellationToken)
+    {
+        var payload = await DequeuePayloadAsync(cancellationToken).ConfigureAwait(false);
+        return payload as EncodedUnroll ?? EncodedUnroll.FromTrajectory((Trajectory)payload);
+    }
+
+    private async ValueTask<object> DequeuePayloadAsync(CancellationToken cancellationToken)
+    {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         await AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
         if (_consumer is null)
@@ -162,7 +188,7 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
                 continue;
             lock (_handedOut)
                 _handedOut.Add(delivery);
-            return delivery.Trajectory;
+            return delivery.Payload;
         }
     }
 
@@ -347,7 +373,7 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
                 catch (Exception e) when (IsRetryable(e) && !token.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _publishRetries);
-                    var delay = Backoff(attempt);
+                    var delay = e is PublishException ? RefusedBackoff(attempt) : Backoff(attempt);
                     // A nack from a full reject-publish queue is ordinary back-pressure, not a fault worth a warning.
                     if (e is PublishException)
                         Log.PublishRefused(_logger, _options.QueueName, attempt, delay.TotalMilliseconds);
@@ -379,16 +405,19 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         _ => false,
     };
 
+    private TimeSpan RefusedBackoff(int attempt) => TimeSpan.FromTicks(Math.Min(
+        _options.MaxRetryDelay.Ticks, _options.RefusedRetryDelay.Ticks << Math.Min(attempt - 1, 4)));
+
     private TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 5 * (1 << Math.Min(attempt, 10))));
 
     private async Task OnReceivedAsync(IChannel channel, BasicDeliverEventArgs delivery)
     {
         int epoch = Volatile.Read(ref _epoch);
-        Trajectory trajectory;
+        object payload;
         try
         {
-            trajectory = TrajectoryCodec.Decode(delivery.Body.Span);
+            payload = ConsumeEncoded ? TrajectoryCodec.DecodeEncoded(delivery.Body.Span) : TrajectoryCodec.Decode(delivery.Body.Span);
         }
         catch (InvalidMessageException e)
         {
@@ -396,7 +425,7 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
             return;
         }
         Interlocked.Increment(ref _depth);
-        if (!_buffer.Writer.TryWrite(new Delivery(delivery.DeliveryTag, epoch, trajectory)))
+        if (!_buffer.Writer.TryWrite(new Delivery(delivery.DeliveryTag, epoch, payload)))
             Interlocked.Decrement(ref _depth); // disposed: the broker requeues it when the channel closes
     }
 
@@ -427,7 +456,8 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         }
     }
 
-    private readonly record struct Delivery(ulong Tag, int Epoch, Trajectory Trajectory);
+    /// <summary>One buffered delivery; Payload is a <see cref="Trajectory"/> or, with <see cref="ConsumeEncoded"/>, an <see cref="EncodedUnroll"/>.</summary>
+    private readonly record struct Delivery(ulong Tag, int Epoch, object Payload);
 
     private static partial class Log
     {
