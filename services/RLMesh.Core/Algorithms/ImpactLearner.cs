@@ -66,10 +66,7 @@ public sealed class ImpactLearner : ILearner
         Network.Forward(batch.Observations, rows, outputs, values);
         _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, targetOutputs, targetValues);
         var r = _loss.Compute(batch, outputs, values, targetOutputs, KlCoefficient, dOutputs, dValues);
-        Network.Parameters.ZeroGradients();
-        Network.Backward(dOutputs, dValues);
-        float norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
-        Optimizer.Step();
+        float norm = GradientStep.Apply(Network, Optimizer, dOutputs, dValues, _maxGradNorm);
         Version++;
         TrainedBatches++;
         LastLoss = r;

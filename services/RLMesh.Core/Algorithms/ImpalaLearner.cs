@@ -50,10 +50,7 @@ public sealed class ImpalaLearner : ILearner
 
         Network.Forward(batch.Observations, rows, policyOutputs, values);
         var loss = _loss.Compute(batch, policyOutputs, values, dPolicy, dValues);
-        Network.Parameters.ZeroGradients();
-        Network.Backward(dPolicy, dValues);
-        float norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
-        Optimizer.Step();
+        float norm = GradientStep.Apply(Network, Optimizer, dPolicy, dValues, _maxGradNorm);
         Version++;
         return new LearnerUpdateStats(LearnerLoss.From(loss), norm, Version);
     }

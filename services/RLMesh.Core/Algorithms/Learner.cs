@@ -47,6 +47,24 @@ public interface ILearner
     ReadOnlySpan<int> ColumnValidSteps => ReadOnlySpan<int>.Empty;
 }
 
+/// <summary>The step every learner ends with, in one place.</summary>
+internal static class GradientStep
+{
+    /// <summary>
+    /// Zeroes the gradients, backpropagates d(loss)/d(outputs) and d(loss)/d(values), clips the global norm and
+    /// steps the optimizer. Returns the norm before clipping.
+    /// </summary>
+    public static float Apply(ActorCriticNet network, Optimizer optimizer, ReadOnlySpan<float> dOutputs,
+        ReadOnlySpan<float> dValues, float maxGradNorm)
+    {
+        network.Parameters.ZeroGradients();
+        network.Backward(dOutputs, dValues);
+        float norm = GradientClipping.ClipGlobalNorm(network.Parameters.Gradients, maxGradNorm);
+        optimizer.Step();
+        return norm;
+    }
+}
+
 /// <summary>Scratch buffers that grow to the largest size asked for and are then reused.</summary>
 internal static class Scratch
 {

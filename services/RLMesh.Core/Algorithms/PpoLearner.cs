@@ -108,10 +108,7 @@ public sealed class PpoLearner : ILearner
                 }
                 Network.Forward(mbObs, mbSize, mbOutputs, mbValues);
                 var r = _loss.Compute(mbSize, mbOutputs, mbValues, mbBehaviour, mbActions, mbAdv, mbReturns, mbOldValues, dOutputs, dValues);
-                Network.Parameters.ZeroGradients();
-                Network.Backward(dOutputs, dValues);
-                norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
-                Optimizer.Step();
+                norm = GradientStep.Apply(Network, Optimizer, dOutputs, dValues, _maxGradNorm);
 
                 total += r.TotalLoss; policy += r.PolicyLoss; value += r.ValueLoss;
                 entropyLoss += r.EntropyLoss; entropy += r.Entropy; kl += r.Kl;

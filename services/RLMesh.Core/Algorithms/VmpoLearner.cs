@@ -76,10 +76,7 @@ public sealed class VmpoLearner : ILearner
         _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, oldOutputs, oldValues);
         double eta = Eta, alpha = Alpha, alphaSigma = AlphaSigma;
         var r = _loss.Compute(batch, outputs, values, oldOutputs, eta, alpha, alphaSigma, dOutputs, dValues);
-        Network.Parameters.ZeroGradients();
-        Network.Backward(dOutputs, dValues);
-        float norm = GradientClipping.ClipGlobalNorm(Network.Parameters.Gradients, _maxGradNorm);
-        Optimizer.Step();
+        float norm = GradientStep.Apply(Network, Optimizer, dOutputs, dValues, _maxGradNorm);
 
         _duals.Gradients[0] = (float)(eta * r.DEta);
         _duals.Gradients[1] = (float)(alpha * r.DAlpha);
