@@ -52,7 +52,6 @@ public sealed class EmbeddedTrainer
     public async Task<TrainingResult> RunAsync(Action<TrainingReport>? onReport, CancellationToken cancellationToken)
     {
         var o = _options;
-        double target = o.TargetReturn ?? double.PositiveInfinity;
         await PublishAsync(CancellationToken.None).ConfigureAwait(false);
 
         using var stopActors = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -77,68 +76,11 @@ public sealed class EmbeddedTrainer
         }
         var controller = aps.StartController(StalenessSource, stopActors.Token);
 
-        var clock = Stopwatch.StartNew();
-        var window = new ReturnWindow(o.ReturnWindow);
-        var reports = new List<TrainingReport>();
-        long frames = 0, updates = 0;
-        int episodes = 0;
-        long? framesToSolve = null;
-        double? secondsToSolve = null;
-        double lagSum = 0, nextReport = o.ReportIntervalSeconds;
-        // Rows for metrics.csv and the learning curve also come every 1/200 of the frame budget, so a run that
-        // solves in a second still has a curve; progress lines stay once per report interval.
-        long curveStep = Math.Max(1, o.MaxFrames / 200), nextCurveFrames = curveStep;
-        int lagCount = 0;
-        LearnerUpdateStats last = default;
-
+        TrainingResult result;
         try
         {
-            while (frames < o.MaxFrames && framesToSolve is null)
-            {
-                Trajectory batch;
-                bool fresh;
-                IReadOnlyList<Trajectory> parts;
-                using (Spans.Source.StartActivity(Spans.Batch))
-                    (batch, fresh, parts) = await _batches.NextAsync(cancellationToken).ConfigureAwait(false);
-
-                lagSum += aps.Trained(parts, Learner.Version);
-                lagCount++;
-                if (o.AnnealLearningRate)
-                    Learner.Optimizer.LearningRate = o.LearningRate * (float)Math.Max(0.0, 1.0 - (double)frames / o.MaxFrames);
-
-                long updateStarted = Stopwatch.GetTimestamp();
-                using (Spans.Source.StartActivity(Spans.Update))
-                    last = Learner.Update(batch);
-                double updateSeconds = Stopwatch.GetElapsedTime(updateStarted).TotalSeconds;
-                updates++;
-                await PublishAsync(cancellationToken).ConfigureAwait(false);
-                // A reused batch (IMPACT) trains again but brings no new frames or episodes.
-                if (!fresh) continue;
-                frames += batch.Frames;
-
-                foreach (var episode in batch.Episodes)
-                {
-                    window.Add(episode.Return);
-                    episodes++;
-                }
-                await aps.UpdatedAsync(Learner, parts, last, updateSeconds, window.Mean, _queue.Depth, cancellationToken).ConfigureAwait(false);
-                if (window.IsFull && window.Mean >= target)
-                {
-                    framesToSolve = frames;
-                    secondsToSolve = clock.Elapsed.TotalSeconds;
-                }
-                bool printDue = clock.Elapsed.TotalSeconds >= nextReport;
-                if (printDue || frames >= nextCurveFrames)
-                {
-                    Report(print: printDue);
-                    nextCurveFrames = frames + curveStep;
-                    if (printDue) nextReport = clock.Elapsed.TotalSeconds + o.ReportIntervalSeconds;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The user stopped the run: report what was reached.
+            result = await LearnerLoop.RunAsync(o, Learner, _batches, () => _queue.Depth, PublishAsync, aps, onReport, cancellationToken)
+                .ConfigureAwait(false);
         }
         finally
         {
@@ -147,26 +89,10 @@ public sealed class EmbeddedTrainer
             catch (OperationCanceledException) { }
             await controller.ConfigureAwait(false);
         }
-
-        Report(print: true);
-        return new TrainingResult(o, framesToSolve is not null, frames, clock.Elapsed.TotalSeconds,
-            framesToSolve, secondsToSolve, window.Mean, updates, reports)
+        return result with
         {
             Sync = new SyncStats(actorLoops.Sum(a => a.WeightPulls), actorLoops.Sum(a => a.WeightPullBytes), aps.UnrollsTrained),
         };
-
-        void Report(bool print)
-        {
-            double seconds = clock.Elapsed.TotalSeconds;
-            var loss = last.Loss;
-            var report = new TrainingReport(frames, seconds, seconds > 0 ? frames / seconds : 0, episodes, window.Mean,
-                lagCount > 0 ? lagSum / lagCount : 0, updates, loss.TotalLoss, loss.PolicyLoss, loss.BaselineLoss,
-                loss.Entropy, loss.Kl, Learner.Optimizer.LearningRate, _queue.Depth);
-            lagSum = 0;
-            lagCount = 0;
-            reports.Add(report);
-            if (print) onReport?.Invoke(report);
-        }
     }
 
     private async ValueTask PublishAsync(CancellationToken cancellationToken)

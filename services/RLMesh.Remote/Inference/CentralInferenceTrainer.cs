@@ -2,6 +2,7 @@ using RLMesh.Core.Algorithms;
 using RLMesh.Core.Data;
 using RLMesh.Core.Nn;
 using RLMesh.Core.Runtime;
+using RLMesh.Core.Sync;
 using RLMesh.Remote.Env;
 using RLMesh.Remote.Hosting;
 
@@ -95,7 +96,10 @@ public sealed class CentralInferenceTrainer
 
         try
         {
-            return await LearnerLoop.RunAsync(o, Learner, _batches, _queue, PublishAsync, null, onReport, cancellationToken).ConfigureAwait(false);
+            // Runners hold no model here, so no weight sync: the reporter only records lag for the progress view.
+            var reporter = new LearnerReporter(NullRuntimeMetrics.Instance, new InMemoryDivergenceBoard(), o.Sync);
+            return await LearnerLoop.RunAsync(o, Learner, _batches, () => _queue.Depth, PublishAsync, reporter, onReport, cancellationToken)
+                .ConfigureAwait(false);
         }
         finally
         {

@@ -10,7 +10,7 @@ namespace RLMesh.Remote.Policy;
 /// <summary>
 /// Learner + policy-runner endpoint: runners (<see cref="PolicyRunner"/>, in process or not) act with local policy
 /// copies and upload unrolls; the learner measures each runner's divergence KL(behaviour || current) from the loss's
-/// per-column KL (Core's <see cref="DivergenceTracker"/>) and publishes it on the board, so APS runners pull only
+/// per-column KL (Core's <see cref="LearnerReporter"/>) and publishes it on the board, so APS runners pull only
 /// when their copy has drifted more than tau. Asynchronous learners only (IMPALA by default).
 /// </summary>
 public sealed class PolicyRunnerTrainer
@@ -20,7 +20,7 @@ public sealed class PolicyRunnerTrainer
     private readonly InMemoryWeightStore _weights = new();
     private readonly InMemoryDivergenceBoard _board = new();
     private readonly IBatchSource _batches;
-    private readonly DivergenceTracker _divergence;
+    private readonly LearnerReporter _reporter;
 
     public PolicyRunnerTrainer(TrainingOptions options)
     {
@@ -32,7 +32,7 @@ public sealed class PolicyRunnerTrainer
         var network = ActorCriticNet.Create(PolicyFactory.SpecFor(options), options.Seed);
         Learner = AlgorithmDefaults.CreateLearner(options, network, EmbeddedTrainer.CreateOptimizer(network, options));
         _batches = AlgorithmDefaults.CreateBatchSource(options, _queue);
-        _divergence = new DivergenceTracker(options.Sync.DivergenceSmoothing);
+        _reporter = new LearnerReporter(NullRuntimeMetrics.Instance, _board, options.Sync);
         Host = new PolicyRunnerHost(_queue, _weights, _board);
     }
 
@@ -51,16 +51,9 @@ public sealed class PolicyRunnerTrainer
         await using var lifetime = server.ConfigureAwait(false);
         server.Policy = Host;
         OnListening?.Invoke(server.PolicyUrl);
-        var result = await LearnerLoop.RunAsync(_options, Learner, _batches, _queue, PublishAsync, UpdatedAsync, onReport, cancellationToken).ConfigureAwait(false);
+        var result = await LearnerLoop.RunAsync(_options, Learner, _batches, () => _queue.Depth, PublishAsync, _reporter, onReport, cancellationToken)
+            .ConfigureAwait(false);
         return result with { Sync = new SyncStats(Host.WeightPulls, Host.WeightPullBytes, Host.UnrollsReceived) };
-    }
-
-    private async ValueTask UpdatedAsync(IReadOnlyList<Trajectory> parts, CancellationToken cancellationToken)
-    {
-        _divergence.Observe(parts, Learner.ColumnKlSums, Learner.ColumnValidSteps, Learner.Version);
-        foreach (var runner in _divergence.Touched)
-            if (_divergence.TryGet(runner, out var reading))
-                await _board.PublishDivergenceAsync(runner, reading, cancellationToken).ConfigureAwait(false);
     }
 
     private ValueTask PublishAsync(CancellationToken cancellationToken) =>
