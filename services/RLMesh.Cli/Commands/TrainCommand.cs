@@ -24,6 +24,7 @@ public static class TrainCommand
         var envsPerActor = new Option<int?>("--envs-per-actor") { Description = "Environments each actor steps as one vector, default 16" };
         var unroll = new Option<int?>("--unroll-length") { Description = "Steps per unroll (T), default 20" };
         var batchUnrolls = new Option<int?>("--batch-unrolls") { Description = "Unrolls per learner batch, default 2" };
+        var queueCapacity = new Option<int?>("--queue-capacity") { Description = "Unrolls the actor-to-learner queue holds, default 4 (deeper: more policy lag)" };
         var maxFrames = new Option<long?>("--max-frames") { Description = "Stop after this many environment frames" };
         var target = new Option<double?>("--target-return") { Description = "Stop when the 100-episode mean return reaches this (default: the env's solved threshold)" };
         var lr = new Option<float?>("--lr") { Description = "Learning rate" };
@@ -48,7 +49,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train an agent in one process (in-memory transports, or real RabbitMQ + Redis with --broker/--redis)")
         {
-            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, scaleObservations, hidden, optimizer, output, progress,
+            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, queueCapacity, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, scaleObservations, hidden, optimizer, output, progress,
             broker, redis, run,
         };
         foreach (var option in sync.All) command.Options.Add(option);
@@ -74,6 +75,7 @@ public static class TrainCommand
                 UnrollLength = parse.GetValue(unroll) ?? options.UnrollLength,
                 // Synchronous (on-policy) algorithms take one unroll per actor: follow --actors unless told otherwise.
                 BatchUnrolls = parse.GetValue(batchUnrolls) ?? (options.Synchronous ? parse.GetValue(actors) ?? options.Actors : options.BatchUnrolls),
+                QueueCapacity = parse.GetValue(queueCapacity) ?? options.QueueCapacity,
                 MaxFrames = parse.GetValue(maxFrames) ?? options.MaxFrames,
                 TargetReturn = parse.GetValue(target) ?? options.TargetReturn,
                 LearningRate = parse.GetValue(lr) ?? options.LearningRate,
