@@ -124,6 +124,25 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task ARefusedPublishLeavesThePublishedSnapshotUntouched()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("refused-untouched");
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var reader = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        var original = new WeightSnapshot(7, Enumerable.Range(0, 50).Select(i => (float)i).ToArray());
+        await learner.PublishAsync(original, cts.Token);
+
+        var impostor = new WeightSnapshot(7, Enumerable.Range(0, 50).Select(i => -1f).ToArray());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => learner.PublishAsync(impostor, cts.Token).AsTask());
+        var loaded = await reader.TryGetNewerAsync(-1, cts.Token);
+
+        Assert.NotNull(loaded);
+        Assert.Equal(original.Values, loaded.Values);
+        Assert.Equal(0, reader.RejectedSnapshots);
+    }
+
+    [Fact]
     public async Task AReaderWaitingForAHintWakesWhenANewVersionIsPublished()
     {
         using var cts = new CancellationTokenSource(Patience);

@@ -23,9 +23,10 @@ namespace RLMesh.Messaging.Redis;
 /// <c>P:weights</c> on which each new version is announced.
 /// </para>
 /// <para>
-/// Publish order makes a snapshot visible only once complete: chunks, then manifest, then <c>latest</c> (a
-/// compare-and-set that only moves forward, so a version is never reused), then the hint, then retention. A reader
-/// verifies chunk count, sizes and checksum; a torn, partial or corrupt snapshot is logged, counted in
+/// A publish is one Lua script, so a snapshot is visible only once complete: it records the version for retention,
+/// writes chunks and manifest, moves <c>latest</c> forward (never back: a version is never reused) and announces the
+/// hint, atomically and in one round trip. A load is one script too (latest, manifest, chunks). A reader still
+/// verifies chunk count, sizes and checksum (retention may remove a version mid-read, an operator may corrupt one); a torn, partial or corrupt snapshot is logged, counted in
 /// <see cref="RejectedSnapshots"/> and never returned: the caller keeps the version it has. Readers poll
 /// <see cref="TryGetNewerAsync"/>; the hint (<see cref="VersionHinted"/>, <see cref="WaitForHintAsync"/>) only
 /// wakes them early.
@@ -36,13 +37,37 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     public const string Dtype = "float32";
     private const uint ManifestSchemaVersion = 1;
 
-    // Moves latest forward only; returns -2 when it moved, else the current (not smaller) version.
-    private const string AdvanceLatestScript = """
+    // Publishes a complete snapshot atomically, or nothing: a version not newer than latest returns latest untouched.
+    // The version is recorded in the retention set first, then chunks and manifest, then latest moves and the hint
+    // goes out. KEYS: latest, versions, manifest, chunk 0..n-1. ARGV: version, retention member, manifest, hint
+    // channel, chunk 0..n-1. Returns -2 when published.
+    private const string PublishScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-        local proposed = tonumber(ARGV[1])
-        if proposed <= current then return current end
+        if tonumber(ARGV[1]) <= current then return current end
+        redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+        for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1]) end
+        redis.call('SET', KEYS[3], ARGV[3])
         redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('PUBLISH', ARGV[4], ARGV[1])
         return -2
+        """;
+
+    // Reads latest and, when it is newer than ARGV[1], that version's manifest and every chunk present, in one round
+    // trip: { latest } or { latest, manifest or nil, chunk 0, chunk 1, ... }. ARGV[2] is the key prefix; the keys are
+    // built here (one Redis node, not Redis Cluster). The reader verifies count, sizes and checksum.
+    private const string LoadNewerScript = """
+        local latest = redis.call('GET', KEYS[1])
+        if not latest or tonumber(latest) <= tonumber(ARGV[1]) then return { latest } end
+        local prefix = ARGV[2] .. ':w:' .. latest
+        local reply = { latest, redis.call('GET', prefix .. ':manifest') }
+        local i = 0
+        while true do
+            local chunk = redis.call('GET', prefix .. ':c:' .. i)
+            if not chunk then break end
+            reply[#reply + 1] = chunk
+            i = i + 1
+        end
+        return reply
         """;
 
     private readonly RedisOptions _options;
@@ -140,26 +165,10 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         long version = snapshot.Version;
         ArgumentOutOfRangeException.ThrowIfNegative(version, nameof(snapshot));
-        long latest = await ReadLatestAsync(cancellationToken).ConfigureAwait(false);
-        if (version <= latest)
-            throw VersionReused(version, latest);
 
         var payload = ToLittleEndianBytes(snapshot.Values);
         int chunkSize = _options.ChunkBytes;
         int chunkCount = Math.Max(1, (payload.Length + chunkSize - 1) / chunkSize);
-
-        // Recorded first so that retention also removes the chunks of a publish that dies half-way.
-        await _db.SortedSetAddAsync(_versionsKey, $"{version}:{chunkCount}", version).WaitAsync(cancellationToken).ConfigureAwait(false);
-
-        var writes = new Task[chunkCount];
-        for (int i = 0; i < chunkCount; i++)
-        {
-            int offset = i * chunkSize;
-            var chunk = payload.AsSpan(offset, Math.Min(chunkSize, payload.Length - offset)).ToArray();
-            writes[i] = _db.StringSetAsync(ChunkKey(version, i), chunk);
-        }
-        await Task.WhenAll(writes).WaitAsync(cancellationToken).ConfigureAwait(false);
-
         var manifest = new WeightManifest
         {
             SchemaVersion = ManifestSchemaVersion,
@@ -172,16 +181,27 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             Sha256 = UnsafeByteOperations.UnsafeWrap(SHA256.HashData(payload)),
             CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        await _db.StringSetAsync(ManifestKey(version), manifest.ToByteArray()).WaitAsync(cancellationToken).ConfigureAwait(false);
 
-        var moved = (long)await _db.ScriptEvaluateAsync(AdvanceLatestScript, [_latestKey], [version])
-            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        // One script, one round trip: the learner publishes every few milliseconds and each round trip was a
+        // version of staleness for the runners.
+        var keys = new RedisKey[3 + chunkCount];
+        var args = new RedisValue[4 + chunkCount];
+        (keys[0], keys[1], keys[2]) = (_latestKey, _versionsKey, ManifestKey(version));
+        args[0] = version;
+        args[1] = $"{version}:{chunkCount}";
+        args[2] = manifest.ToByteArray();
+        args[3] = $"{_options.KeyPrefix}:weights";
+        for (int i = 0; i < chunkCount; i++)
+        {
+            int offset = i * chunkSize;
+            keys[3 + i] = ChunkKey(version, i);
+            args[4 + i] = payload.AsSpan(offset, Math.Min(chunkSize, payload.Length - offset)).ToArray();
+        }
+        var moved = (long)await _db.ScriptEvaluateAsync(PublishScript, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (moved != -2)
-            throw VersionReused(version, moved); // another publisher got there first
+            throw VersionReused(version, moved); // this or another publisher got there first; nothing was written
         ObserveVersion(version);
         Log.Published(_logger, _options.KeyPrefix, version, payload.Length, chunkCount);
-
-        await _redis.GetSubscriber().PublishAsync(_hintChannel, version).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (_options.CollectOnPublish)
             await CollectOldVersionsAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -189,23 +209,19 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     public async ValueTask<WeightSnapshot?> TryGetNewerAsync(long knownVersion, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        long latest = await RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
-        if (latest <= knownVersion)
-            return null;
-        var (snapshot, fault) = await TryLoadAsync(latest, cancellationToken).ConfigureAwait(false);
-        if (snapshot is not null)
+        var (latest, snapshot, fault) = await TryLoadNewerAsync(knownVersion, cancellationToken).ConfigureAwait(false);
+        if (latest <= knownVersion || snapshot is not null)
             return snapshot;
 
         // Retention may have removed the version while we read it, because newer ones landed meanwhile.
         // Then the newest one is the one to try; a fault on a version that is still latest is real.
-        long newer = await RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
+        var (newer, retried, retryFault) = await TryLoadNewerAsync(knownVersion, cancellationToken).ConfigureAwait(false);
         if (newer != latest && newer > knownVersion)
         {
             Log.VersionMovedDuringLoad(_logger, _options.KeyPrefix, latest, newer, fault!);
-            latest = newer;
-            (snapshot, fault) = await TryLoadAsync(latest, cancellationToken).ConfigureAwait(false);
-            if (snapshot is not null)
-                return snapshot;
+            if (retried is not null)
+                return retried;
+            (latest, fault) = (newer, retryFault);
         }
         Interlocked.Increment(ref _rejectedSnapshots);
         Log.SnapshotRejected(_logger, _options.KeyPrefix, latest, knownVersion, fault!);
@@ -229,9 +245,36 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         Volatile.Read(ref _nextHint).TrySetCanceled();
     }
 
-    private async Task<(WeightSnapshot? Snapshot, string? Fault)> TryLoadAsync(long version, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round trip: latest, and when it is newer than <paramref name="knownVersion"/> its manifest and chunks, then
+    /// verified here (chunk count and sizes, SHA-256). A fault names what was wrong; nothing unverified is returned.
+    /// </summary>
+    private async Task<(long Latest, WeightSnapshot? Snapshot, string? Fault)> TryLoadNewerAsync(long knownVersion, CancellationToken cancellationToken)
     {
-        var manifestBytes = (byte[]?)await _db.StringGetAsync(ManifestKey(version)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(LoadNewerScript, [_latestKey], [knownVersion, _options.KeyPrefix])
+            .WaitAsync(cancellationToken).ConfigureAwait(false))!;
+        long latest = ParseVersion(reply[0]);
+        ObserveVersion(latest);
+        if (latest <= knownVersion)
+            return (latest, null, null);
+        var chunks = new byte[]?[reply.Length - 2];
+        for (int i = 0; i < chunks.Length; i++)
+            chunks[i] = (byte[]?)reply[i + 2];
+        var (snapshot, fault) = Verify(latest, (byte[]?)reply[1], chunks);
+        return (latest, snapshot, fault);
+    }
+
+    private long ParseVersion(RedisResult value)
+    {
+        if (value.IsNull)
+            return -1;
+        if (!long.TryParse((string?)value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long latest))
+            throw new InvalidOperationException($"Redis key {_latestKey} holds '{value}', which is not a version number.");
+        return latest;
+    }
+
+    private (WeightSnapshot? Snapshot, string? Fault) Verify(long version, byte[]? manifestBytes, byte[]?[] chunks)
+    {
         if (manifestBytes is null)
             return (null, "the manifest is missing");
         WeightManifest manifest;
@@ -245,18 +288,15 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         }
         if (ValidateManifest(manifest, version) is { } manifestFault)
             return (null, manifestFault);
-
-        var keys = new RedisKey[manifest.ChunkCount];
-        for (int i = 0; i < keys.Length; i++)
-            keys[i] = ChunkKey(version, i);
-        var chunks = await _db.StringGetAsync(keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (chunks.Length < manifest.ChunkCount)
+            return (null, $"chunk {chunks.Length} of {manifest.ChunkCount} is missing");
 
         var values = new float[manifest.ParameterCount];
         var payload = MemoryMarshal.AsBytes(values.AsSpan());
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        for (int i = 0; i < chunks.Length; i++)
+        for (int i = 0; i < manifest.ChunkCount; i++)
         {
-            var chunk = (byte[]?)chunks[i];
+            var chunk = chunks[i];
             long offset = (long)i * manifest.ChunkSize;
             long expected = Math.Min(manifest.ChunkSize, manifest.ByteLength - offset);
             if (chunk is null)
