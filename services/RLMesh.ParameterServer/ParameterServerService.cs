@@ -24,7 +24,7 @@ public sealed class ParameterServerOptions
     public double PollSeconds { get; set; } = 1;
     /// <summary>A runner whose last heartbeat is older than this is reported unhealthy.</summary>
     public double StaleSeconds { get; set; } = 10;
-    /// <summary>Runners silent this long are dropped from /status and from the run's runner set.</summary>
+    /// <summary>Runners silent this long are dropped from /status, from /metrics and from the run's runner set.</summary>
     public double ForgetSeconds { get; set; } = 600;
 }
 
@@ -54,7 +54,8 @@ public sealed class ParameterServerStats(MetricRegistry registry) : IServiceStat
 /// <summary>
 /// The parameter server: the one owner of weight retention (keeps the newest <see cref="ParameterServerOptions.RetainVersions"/>
 /// versions, UNLINKs older ones; the learner publishes with retention off), tracks each runner's version, lag and
-/// liveness from their heartbeats, and serves it all as JSON on GET /status. The learner alone moves <c>latest</c>
+/// liveness from their heartbeats (and drops a runner, with its metric series, once it has been silent for
+/// <see cref="ParameterServerOptions.ForgetSeconds"/>), and serves it all as JSON on GET /status. The learner alone moves <c>latest</c>
 /// forward (a compare-and-set in the store); the parameter server reads it.
 /// </summary>
 public sealed partial class ParameterServerService(
@@ -149,6 +150,9 @@ public sealed partial class ParameterServerService(
             {
                 _lastSeen.Remove(id);
                 await state.ForgetRunnerAsync(id, cancellationToken);
+                // A forgotten runner's series leave /metrics with it, or its last lag and age would be exported forever.
+                stats.VersionLag.Remove(id);
+                stats.HeartbeatAge.Remove(id);
                 continue;
             }
             bool healthy = age <= options.StaleSeconds;

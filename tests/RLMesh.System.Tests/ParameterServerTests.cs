@@ -1,0 +1,63 @@
+using RLMesh.Messaging.Redis;
+
+namespace RLMesh.System.Tests;
+
+/// <summary>
+/// Heartbeats and what the parameter server makes of them: the parameter server as its own process against a real
+/// redis-server, fed hand-written heartbeats or real runner and learner processes, read through /status and /metrics.
+/// </summary>
+[Collection(ServersCollection.Name)]
+public sealed class ParameterServerTests(ServersFixture servers, ITestOutputHelper log)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
+
+    [Fact]
+    public async Task AForgottenRunnersSeriesLeaveTheParameterServersMetrics()
+    {
+        await using var cluster = new Cluster(servers, log, "ps-forget", new Dictionary<string, string>
+        {
+            ["ParameterServer:PollSeconds"] = "0.2",
+            ["ParameterServer:StaleSeconds"] = "1",
+            ["ParameterServer:ForgetSeconds"] = "3",
+        });
+        var redis = new RedisOptions { Configuration = servers.Redis.Configuration, KeyPrefix = $"rlmesh:{cluster.Run}" };
+        await using var state = await RedisClusterState.ConnectAsync(redis, null, CancellationToken.None);
+        var parameterServer = cluster.Start("parameter-server");
+        using var stop = new CancellationTokenSource();
+        // "staying" keeps beating; "leaving" beats until both are listed, then falls silent.
+        bool leave = false;
+        var beats = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                await state.SendHeartbeatAsync(new RunnerHeartbeat("staying", 3, 0, 0, 0, 0, 0, "test", 1, now), TimeSpan.FromSeconds(2), CancellationToken.None);
+                if (!Volatile.Read(ref leave))
+                    await state.SendHeartbeatAsync(new RunnerHeartbeat("leaving", 3, 0, 0, 0, 0, 0, "test", 2, now), TimeSpan.FromSeconds(2), CancellationToken.None);
+                try { await Task.Delay(300, stop.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        try
+        {
+            await cluster.WaitForStatusAsync("both runners listed", s => s.GetProperty("runners").GetArrayLength() == 2, Patience);
+            Assert.Contains("runner=\"leaving\"", await MetricsAsync(parameterServer));
+            Volatile.Write(ref leave, true);
+
+            await cluster.WaitForStatusAsync("the silent runner forgotten",
+                s => s.GetProperty("runners").EnumerateArray().Select(r => r.GetProperty("id").GetString()).SequenceEqual(["staying"]), Patience);
+
+            var metrics = await MetricsAsync(parameterServer);
+            Assert.DoesNotContain("runner=\"leaving\"", metrics);
+            Assert.Contains("rlmesh_runner_version_lag{runner=\"staying\"} 0\n", metrics);
+            Assert.Contains("rlmesh_runner_heartbeat_age_seconds{runner=\"staying\"}", metrics);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await beats;
+        }
+    }
+
+    private static Task<string> MetricsAsync(RoleProcess process) => Http.GetStringAsync($"http://127.0.0.1:{process.HttpPort}/metrics");
+}
