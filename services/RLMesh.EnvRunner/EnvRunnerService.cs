@@ -17,7 +17,7 @@ namespace RLMesh.EnvRunner;
 /// whether to pull weights (<see cref="Actor.SyncAsync"/>: every-unroll, every-k, aps or aps-adaptive, reading the learner's
 /// divergence and the parameter server's tau from the Redis APS board), reports catalog metrics through
 /// <see cref="IRuntimeMetrics"/>,
-/// and sends a heartbeat (runner id, policy version, frames, episodes) to Redis every
+/// and sends a heartbeat (runner id, policy version and the latest version at that moment, frames, episodes) to Redis every
 /// <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server sees dead runners vanish.
 /// It produces nothing until the first weights exist, so every unroll carries a real policy version.
 /// </summary>
@@ -151,15 +151,18 @@ public sealed partial class EnvRunnerService(
         double lastSeconds = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            double seconds = clock.Elapsed.TotalSeconds;
-            long frames = stats.Frames;
-            double fps = seconds > lastSeconds ? (frames - lastFrames) / (seconds - lastSeconds) : 0;
-            (lastFrames, lastSeconds) = (frames, seconds);
-            var heartbeat = new RunnerHeartbeat(stats.RunnerId, stats.PolicyVersion, frames, stats.Episodes, fps,
-                stats.WeightPulls, store.RejectedSnapshots, Environment.MachineName, Environment.ProcessId,
-                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             try
             {
+                // The version first, then a fresh read of latest: the lag they give is this moment's, never understated.
+                long version = stats.PolicyVersion;
+                long latest = await store.RefreshLatestVersionAsync(cancellationToken);
+                double seconds = clock.Elapsed.TotalSeconds;
+                long frames = stats.Frames;
+                double fps = seconds > lastSeconds ? (frames - lastFrames) / (seconds - lastSeconds) : 0;
+                (lastFrames, lastSeconds) = (frames, seconds);
+                var heartbeat = new RunnerHeartbeat(stats.RunnerId, version, frames, stats.Episodes, fps,
+                    stats.WeightPulls, store.RejectedSnapshots, Environment.MachineName, Environment.ProcessId,
+                    DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), version < 0 ? -1 : Math.Max(latest, version));
                 await state.SendHeartbeatAsync(heartbeat, interval * 5, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)

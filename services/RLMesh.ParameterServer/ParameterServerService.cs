@@ -156,7 +156,7 @@ public sealed partial class ParameterServerService(
                 continue;
             }
             bool healthy = age <= options.StaleSeconds;
-            var runner = new RunnerStatus(id, h.PolicyVersion, h.PolicyVersion < 0 ? latest + 1 : Math.Max(0, latest - h.PolicyVersion),
+            var runner = new RunnerStatus(id, h.PolicyVersion, Lag(h, latest),
                 double.IsFinite(age) ? Math.Round(age, 2) : -1, healthy, h.Frames, h.Episodes, healthy ? Math.Round(h.FramesPerSecond) : 0,
                 h.WeightPulls, h.RejectedSnapshots);
             runners.Add(runner);
@@ -178,6 +178,18 @@ public sealed partial class ParameterServerService(
                 learner.FramesPerSecond, learner.MeanPolicyLag, learner.State, learner.CheckpointVersion, learner.SentUnixMs),
             staleness, stats.CollectedVersions, nowMs);
     }
+
+    /// <summary>
+    /// A runner's version lag as of its last heartbeat: the latest version it read when it sent the heartbeat minus its
+    /// own, both taken at that one moment, so the learner's progress since the heartbeat does not count. A heartbeat
+    /// without a latest version (a runner from before it was sent) falls back to the latest version now minus the
+    /// heartbeat's, which includes up to one heartbeat interval of learner progress. A runner without weights yet is
+    /// latest + 1 behind.
+    /// </summary>
+    internal static long Lag(RunnerHeartbeat heartbeat, long latest) =>
+        heartbeat.PolicyVersion < 0 ? latest + 1
+        : heartbeat.LatestVersion >= heartbeat.PolicyVersion ? heartbeat.LatestVersion - heartbeat.PolicyVersion
+        : Math.Max(0, latest - heartbeat.PolicyVersion);
 
     private static partial class Log
     {
