@@ -1,4 +1,5 @@
 using RLMesh.Core.Runtime;
+using RLMesh.Messaging.LocalServers;
 using RLMesh.Messaging.Redis;
 
 namespace RLMesh.System.Tests;
@@ -100,6 +101,30 @@ public sealed class ParameterServerTests(ServersFixture servers, ITestOutputHelp
         log.WriteLine($"heartbeat: {heartbeat}");
         Assert.True(heartbeat.PolicyVersion > 0, $"{heartbeat}");
         Assert.True(heartbeat.LatestVersion >= heartbeat.PolicyVersion, $"{heartbeat}");
+    }
+
+    [Fact]
+    public async Task CentralInferenceRunnersHeartbeatSoTheParameterServerListsThemHealthyWithoutLag()
+    {
+        int port = ServerProcess.FreeLoopbackPort();
+        await using var cluster = new Cluster(servers, log, "central-hb", new Dictionary<string, string>
+        {
+            ["Mode"] = "central-inference",
+            ["Learner:InferenceUrl"] = $"http://127.0.0.1:{port}",
+            ["Runner:Connect"] = $"ws://127.0.0.1:{port}{RLMesh.Remote.Protocol.RemoteProtocol.InferencePath}",
+            ["Runner:Envs"] = "8",
+        });
+        cluster.Start("parameter-server");
+        cluster.Start("learner");
+        cluster.Start("env-runner", "runner-0");
+
+        var status = await cluster.WaitForStatusAsync("runner-0 healthy, with frames and a policy version",
+            s => Cluster.Runner(s, "runner-0") is var r && r.GetProperty("healthy").GetBoolean()
+                 && r.GetProperty("version").GetInt64() >= 0 && r.GetProperty("frames").GetInt64() > 0, Patience);
+
+        var runner = Cluster.Runner(status, "runner-0");
+        Assert.Equal(0, runner.GetProperty("lag").GetInt64());
+        Assert.Equal(1, status.GetProperty("runners_healthy").GetInt32());
     }
 
     private static Task<string> MetricsAsync(RoleProcess process) => Http.GetStringAsync($"http://127.0.0.1:{process.HttpPort}/metrics");
