@@ -107,7 +107,7 @@ public sealed partial class CentralInferenceRunnerService(
     }
 
     /// <summary>Frames and episodes over every session; the version that chose the latest actions (which is also the latest version this runner knows).</summary>
-    internal RunnerProgress Progress()
+    private RunnerProgress Progress()
     {
         lock (_progress)
         {
