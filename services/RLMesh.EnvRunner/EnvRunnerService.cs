@@ -17,8 +17,9 @@ namespace RLMesh.EnvRunner;
 /// whether to pull weights (<see cref="Actor.SyncAsync"/>: every-unroll, every-k, aps or aps-adaptive, reading the learner's
 /// divergence and the parameter server's tau from the Redis APS board), reports catalog metrics through
 /// <see cref="IRuntimeMetrics"/>,
-/// and sends a heartbeat (runner id, policy version, frames, episodes) to Redis every
-/// <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server sees dead runners vanish.
+/// and sends a heartbeat (<see cref="RunnerHeartbeats"/>: runner id, policy version and the latest version at that moment,
+/// frames, episodes) to Redis every <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server
+/// sees dead runners vanish.
 /// It produces nothing until the first weights exist, so every unroll carries a real policy version.
 /// </summary>
 public sealed partial class EnvRunnerService(
@@ -57,7 +58,16 @@ public sealed partial class EnvRunnerService(
         Log.Started(logger, id, cluster.Env, options.Envs, cluster.UnrollLength, cluster.Run, RLMesh.Core.Sync.SyncOptions.Name(sync.Mode));
 
         using var stopHeartbeats = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var heartbeats = HeartbeatLoopAsync(state, store, stopHeartbeats.Token);
+        var heartbeats = RunnerHeartbeats.RunAsync(state, id, TimeSpan.FromSeconds(options.HeartbeatSeconds),
+            async ct =>
+            {
+                // The version first, then a fresh read of latest: the lag they give is this moment's, never understated.
+                long version = stats.PolicyVersion;
+                long latest = await store.RefreshLatestVersionAsync(ct);
+                return new RunnerProgress(version, version < 0 ? -1 : Math.Max(latest, version), stats.Frames, stats.Episodes,
+                    stats.WeightPulls, store.RejectedSnapshots);
+            },
+            logger, stopHeartbeats.Token);
         try
         {
             while (actor.PolicyVersion < 0)
@@ -143,33 +153,6 @@ public sealed partial class EnvRunnerService(
         }
     }
 
-    private async Task HeartbeatLoopAsync(RedisClusterState state, RedisWeightStore store, CancellationToken cancellationToken)
-    {
-        var interval = TimeSpan.FromSeconds(options.HeartbeatSeconds);
-        var clock = Stopwatch.StartNew();
-        long lastFrames = 0;
-        double lastSeconds = 0;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            double seconds = clock.Elapsed.TotalSeconds;
-            long frames = stats.Frames;
-            double fps = seconds > lastSeconds ? (frames - lastFrames) / (seconds - lastSeconds) : 0;
-            (lastFrames, lastSeconds) = (frames, seconds);
-            var heartbeat = new RunnerHeartbeat(stats.RunnerId, stats.PolicyVersion, frames, stats.Episodes, fps,
-                stats.WeightPulls, store.RejectedSnapshots, Environment.MachineName, Environment.ProcessId,
-                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            try
-            {
-                await state.SendHeartbeatAsync(heartbeat, interval * 5, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Log.HeartbeatFailed(logger, stats.RunnerId, e.Message);
-            }
-            await Task.Delay(interval, cancellationToken);
-        }
-    }
-
     /// <summary>Distinct, reproducible environment/sampling seeds per runner id.</summary>
     internal static ulong RunnerSeed(ulong seed, string runnerId)
     {
@@ -190,8 +173,5 @@ public sealed partial class EnvRunnerService(
 
         [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Runner {RunnerId} could not pull weights (keeping its version): {Reason}")]
         public static partial void PullFailed(ILogger logger, string runnerId, string reason);
-
-        [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Runner {RunnerId} heartbeat failed: {Reason}")]
-        public static partial void HeartbeatFailed(ILogger logger, string runnerId, string reason);
     }
 }

@@ -24,7 +24,7 @@ public sealed class ParameterServerOptions
     public double PollSeconds { get; set; } = 1;
     /// <summary>A runner whose last heartbeat is older than this is reported unhealthy.</summary>
     public double StaleSeconds { get; set; } = 10;
-    /// <summary>Runners silent this long are dropped from /status and from the run's runner set.</summary>
+    /// <summary>Runners silent this long are dropped from /status, from /metrics and from the run's runner set.</summary>
     public double ForgetSeconds { get; set; } = 600;
 }
 
@@ -54,7 +54,8 @@ public sealed class ParameterServerStats(MetricRegistry registry) : IServiceStat
 /// <summary>
 /// The parameter server: the one owner of weight retention (keeps the newest <see cref="ParameterServerOptions.RetainVersions"/>
 /// versions, UNLINKs older ones; the learner publishes with retention off), tracks each runner's version, lag and
-/// liveness from their heartbeats, and serves it all as JSON on GET /status. The learner alone moves <c>latest</c>
+/// liveness from their heartbeats (and drops a runner, with its metric series, once it has been silent for
+/// <see cref="ParameterServerOptions.ForgetSeconds"/>), and serves it all as JSON on GET /status. The learner alone moves <c>latest</c>
 /// forward (a compare-and-set in the store); the parameter server reads it.
 /// </summary>
 public sealed partial class ParameterServerService(
@@ -149,10 +150,13 @@ public sealed partial class ParameterServerService(
             {
                 _lastSeen.Remove(id);
                 await state.ForgetRunnerAsync(id, cancellationToken);
+                // A forgotten runner's series leave /metrics with it, or its last lag and age would be exported forever.
+                stats.VersionLag.Remove(id);
+                stats.HeartbeatAge.Remove(id);
                 continue;
             }
             bool healthy = age <= options.StaleSeconds;
-            var runner = new RunnerStatus(id, h.PolicyVersion, h.PolicyVersion < 0 ? latest + 1 : Math.Max(0, latest - h.PolicyVersion),
+            var runner = new RunnerStatus(id, h.PolicyVersion, Lag(h, latest),
                 double.IsFinite(age) ? Math.Round(age, 2) : -1, healthy, h.Frames, h.Episodes, healthy ? Math.Round(h.FramesPerSecond) : 0,
                 h.WeightPulls, h.RejectedSnapshots);
             runners.Add(runner);
@@ -174,6 +178,18 @@ public sealed partial class ParameterServerService(
                 learner.FramesPerSecond, learner.MeanPolicyLag, learner.State, learner.CheckpointVersion, learner.SentUnixMs),
             staleness, stats.CollectedVersions, nowMs);
     }
+
+    /// <summary>
+    /// A runner's version lag as of its last heartbeat: the latest version it read when it sent the heartbeat minus its
+    /// own, both taken at that one moment, so the learner's progress since the heartbeat does not count. A heartbeat
+    /// without a latest version (a runner from before it was sent) falls back to the latest version now minus the
+    /// heartbeat's, which includes up to one heartbeat interval of learner progress. A runner without weights yet is
+    /// latest + 1 behind.
+    /// </summary>
+    internal static long Lag(RunnerHeartbeat heartbeat, long latest) =>
+        heartbeat.PolicyVersion < 0 ? latest + 1
+        : heartbeat.LatestVersion >= heartbeat.PolicyVersion ? heartbeat.LatestVersion - heartbeat.PolicyVersion
+        : Math.Max(0, latest - heartbeat.PolicyVersion);
 
     private static partial class Log
     {

@@ -26,7 +26,10 @@ public static class MetricCatalog
     public static readonly MetricDefinition EpisodeReturnMean = new("rlmesh_episode_return_mean", MetricType.Gauge, "return", [], "Mean return over the last 100 episodes the learner consumed.");
     public static readonly MetricDefinition PolicyLag = new("rlmesh_policy_lag_versions", MetricType.Histogram, "versions", [], "Learner version minus the version that produced each trained unroll.") { Buckets = VersionBuckets };
     public static readonly MetricDefinition PolicyDivergence = new("rlmesh_policy_divergence", MetricType.Gauge, "nats", ["runner"], "Moving KL(behaviour || current) over a runner's recent unrolls, as measured by the learner.");
-    public static readonly MetricDefinition RunnerVersionLag = new("rlmesh_runner_version_lag", MetricType.Gauge, "versions", ["runner"], "Latest published version minus the version a runner reports in its heartbeat.");
+    // Two views of one lag with two owners, so no series comes from two jobs: the parameter server's (from heartbeats;
+    // the one dashboards and alerts read) and the runner's own (what its sync policy acted on; also the embedded trainer's).
+    public static readonly MetricDefinition RunnerVersionLag = new("rlmesh_runner_version_lag", MetricType.Gauge, "versions", ["runner"], "Versions a runner's policy was behind the newest published one when it sent its last heartbeat (exported by the parameter server).");
+    public static readonly MetricDefinition RunnerLocalVersionLag = new("rlmesh_runner_local_version_lag", MetricType.Gauge, "versions", ["runner"], "Newest version a runner has heard of minus the version of its own policy copy, at its last sync decision (exported by the runner).");
     public static readonly MetricDefinition WeightPulls = new("rlmesh_weight_pulls_total", MetricType.Counter, "pulls", ["runner"], "Weight snapshots a runner loaded.");
     public static readonly MetricDefinition WeightPullBytes = new("rlmesh_weight_pull_bytes_total", MetricType.Counter, "bytes", ["runner"], "Bytes of weight snapshots a runner loaded.");
     public static readonly MetricDefinition ApsThreshold = new("rlmesh_aps_threshold", MetricType.Gauge, "nats", ["runner"], "Divergence above which a runner pulls new weights (APS tau).");
@@ -50,7 +53,7 @@ public static class MetricCatalog
     public static IReadOnlyList<MetricDefinition> All { get; } =
     [
         EnvFrames, Episodes, EpisodeReturn, EpisodeReturnMean, PolicyLag, PolicyDivergence, RunnerVersionLag,
-        WeightPulls, WeightPullBytes, ApsThreshold, LearnerUpdates, LearnerUpdateDuration, LearnerLoss,
+        RunnerLocalVersionLag, WeightPulls, WeightPullBytes, ApsThreshold, LearnerUpdates, LearnerUpdateDuration, LearnerLoss,
         LearnerEntropy, LearnerVersion, QueueDepth, MessagesPublished, MessagesConsumed, DeadLetters,
         SnapshotPublishDuration, SnapshotLoadDuration, SnapshotsRejected, CheckpointAge, RunnerHeartbeatAge,
         RunnersConnected, StalenessTarget,

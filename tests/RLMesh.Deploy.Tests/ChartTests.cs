@@ -52,6 +52,10 @@ public class ChartTests
     [InlineData("runner.replicass=2", "/runner", "replicass")]
     [InlineData("autoscaling.prometheusAddress=prometheus:9090", "/autoscaling/prometheusAddress", "https?")]
     [InlineData("httpPort=70000", "/httpPort", "maximum")]
+    [InlineData("run.algorithm=ppo", "/run/algorithm", "impala")]
+    [InlineData("run.mode=seed", "/run/mode", "central-inference")]
+    [InlineData("run.prometheusUrl=prometheus:9090", "/run/prometheusUrl", "https?")]
+    [InlineData("learner.inference.port=0", "/learner/inference/port", "minimum")]
     public void SchemaRejectsBadValuesNamingTheValue(string set, string path, string reason)
     {
         var result = Tools.HelmTemplate(sets: [set]);
@@ -67,6 +71,7 @@ public class ChartTests
     [InlineData("redis.enabled=false,externalRedis.host=r.example", "externalRedis.existingSecret is required")]
     [InlineData("autoscaling.enabled=true,runner.minReplicas=0", "runner.minReplicas must be at least 1")]
     [InlineData("autoscaling.enabled=true,runner.minReplicas=9,runner.maxReplicas=4", "must not exceed runner.maxReplicas")]
+    [InlineData("run.mode=central-inference,learner.inference.port=8080", "learner.inference.port must differ from httpPort")]
     public void TemplatesRefuseUnsafeCombinationsWithAClearMessage(string set, string message)
     {
         var result = Tools.HelmTemplate(sets: [set]);

@@ -9,7 +9,8 @@ public sealed partial class CentralInferenceClusterTests(ServersFixture servers,
 {
     /// <summary>
     /// `rlmesh launch --mode central-inference`: the learner process hosts the inference server, two runner processes dial
-    /// it and hold no model, and the learner trains on the unrolls the inference server builds (no replay role).
+    /// it and hold no model, and the learner trains on the unrolls the inference server builds (no replay role); the
+    /// parameter server's status, which the launcher prints, lists both runners as healthy.
     /// </summary>
     [Fact]
     public async Task ALaunchedCentralInferenceClusterWithTwoRunnerProcessesMakesLearnerProgress()
@@ -55,6 +56,8 @@ public sealed partial class CentralInferenceClusterTests(ServersFixture servers,
         Assert.Contains("Central inference: runners dial ws://127.0.0.1:", learnerLog);
         Assert.All(runnerLogs, l => Assert.Contains("central inference at ws://127.0.0.1:", l));
         Assert.False(replayStarted, "central inference has no replay role");
+        // The runners heartbeat like actor-mode runners, so the launcher's status lines count them.
+        Assert.Contains("runners 2/2 healthy", output);
         Assert.True(process.ExitCode == 0, context);
         Assert.Contains("learner finished (max-frames)", output);
     }

@@ -58,7 +58,7 @@ public class PromtoolTests
         metrics.QueueDepth(3);
         string text = metrics.Registry.Render();
         Assert.Contains("rlmesh_env_frames_total{runner=\"actor-0\"} 320\n", text);
-        Assert.Contains("rlmesh_runner_version_lag{runner=\"actor-0\"} 2\n", text);
+        Assert.Contains("rlmesh_runner_local_version_lag{runner=\"actor-0\"} 2\n", text);
         Assert.Contains("rlmesh_learner_version 6\n", text);
 
         var (exitCode, output) = Tools.Run(Tools.Require("promtool"), ["check", "metrics"], stdin: text);

@@ -88,6 +88,28 @@ public class RegistryAndFormatTests
         Assert.Equal(expected, PrometheusTextFormat.FormatValue(value));
 
     [Fact]
+    public void ARemovedLabelledChildLeavesTheExpositionAndComesBackFresh()
+    {
+        var registry = new MetricRegistry();
+        var lag = registry.Gauge(MetricCatalog.RunnerVersionLag);
+        lag.WithLabels("runner-0").Set(3);
+        lag.WithLabels("runner-1").Set(5);
+        var letters = registry.Counter(MetricCatalog.DeadLetters);
+        letters.WithLabels("unrolls", "nan").Inc(2);
+
+        Assert.True(lag.Remove("runner-0"));
+        Assert.False(lag.Remove("runner-0"));
+        Assert.True(letters.Remove("unrolls", "nan"));
+        string text = registry.Render();
+        Assert.DoesNotContain("runner-0", text);
+        Assert.Contains("rlmesh_runner_version_lag{runner=\"runner-1\"} 5\n", text);
+        Assert.DoesNotContain("rlmesh_dead_letters_total", text);
+
+        Assert.Equal(0, lag.WithLabels("runner-0").Value);
+        Assert.Throws<ArgumentException>(() => lag.Remove("a", "b"));
+    }
+
+    [Fact]
     public void LabelledFamiliesWithoutChildrenAreLeftOut()
     {
         var registry = new MetricRegistry();

@@ -16,12 +16,20 @@ before it ($(VAR) expansion), so no password is ever written into a manifest.
   value: {{ $root.Values.run.name | quote }}
 - name: RLMESH_ENV
   value: {{ $root.Values.run.env | quote }}
+- name: RLMESH_MODE
+  value: {{ $root.Values.run.mode | quote }}
+- name: RLMESH_ALGORITHM
+  value: {{ $root.Values.run.algorithm | quote }}
 - name: RLMESH_SYNC
   value: {{ $root.Values.run.sync | quote }}
 - name: RLMESH_APS_TAU
   value: {{ $root.Values.run.apsTau | quote }}
 - name: RLMESH_STALENESS_TARGET
   value: {{ $root.Values.run.stalenessTarget | quote }}
+{{- with $root.Values.run.prometheusUrl }}
+- name: RLMESH_PROMETHEUS_URL
+  value: {{ . | quote }}
+{{- end }}
 - name: RLMESH_HTTP_PORT
   value: {{ $root.Values.httpPort | quote }}
 - name: RLMESH_POD_NAME
@@ -51,10 +59,18 @@ before it ($(VAR) expansion), so no password is ever written into a manifest.
 {{- if eq .component "env-runner" }}
 - name: RLMESH_RUNNER__ENVS
   value: {{ .values.numEnvs | quote }}
+{{- if include "rlmesh.centralInference" $root }}
+- name: RLMESH_RUNNER__CONNECT
+  value: {{ include "rlmesh.inferenceUrl" $root | quote }}
+{{- end }}
 {{- end }}
 {{- if eq .component "learner" }}
 - name: RLMESH_LEARNER__CHECKPOINT_DIR
   value: /var/lib/rlmesh/checkpoints
+{{- if include "rlmesh.centralInference" $root }}
+- name: RLMESH_LEARNER__INFERENCE_URL
+  value: {{ printf "http://0.0.0.0:%v" .values.inference.port | quote }}
+{{- end }}
 {{- end }}
 {{- if $root.Values.tracing.enabled }}
 - name: OTEL_SERVICE_NAME

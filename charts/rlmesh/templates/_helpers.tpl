@@ -63,13 +63,40 @@ app.kubernetes.io/component: {{ .component }}
 {{/*
 The roles: component name, values key, and which backing servers each one talks to.
 This table drives the Deployments, Services, env (broker/redis credentials) and NetworkPolicies:
-a role gets credentials and egress only for the servers listed here.
+a role gets credentials and egress only for the servers listed here. In mode central-inference runners
+hold no model and dial the learner's inference port instead of publishing unrolls, the learner forms its
+batches itself, so neither needs the broker, and there is no replay role.
 */}}
 {{- define "rlmesh.roles" -}}
-env-runner: {key: runner, broker: true, redis: true}
+{{- $central := include "rlmesh.centralInference" . }}
+env-runner: {key: runner, broker: {{ not $central }}, redis: true}
+{{- if not $central }}
 replay: {key: replay, broker: true, redis: false}
-learner: {key: learner, broker: true, redis: true}
+{{- end }}
+learner: {key: learner, broker: {{ not $central }}, redis: true}
 parameter-server: {key: parameterServer, broker: true, redis: true}
+{{- end }}
+
+{{/* The RLMesh components this mode runs, in a stable order (a YAML list for fromYamlArray). */}}
+{{- define "rlmesh.components" -}}
+{{- if include "rlmesh.centralInference" . }}[env-runner, learner, parameter-server]{{ else }}[env-runner, replay, learner, parameter-server]{{ end }}
+{{- end }}
+
+{{/* "true" in mode central-inference (run.mode), empty otherwise. */}}
+{{- define "rlmesh.centralInference" -}}
+{{- if eq .Values.run.mode "central-inference" }}true{{ end }}
+{{- end }}
+
+{{/* Where runners dial the learner's inference endpoint in mode central-inference (the learner Service's `inference` port). */}}
+{{- define "rlmesh.inferenceUrl" -}}
+{{- printf "ws://%s-learner:%v/rlmesh/v1/inference" (include "rlmesh.fullname" .) .Values.learner.inference.port }}
+{{- end }}
+
+{{/* The port of run.prometheusUrl: explicit, else 443 for https and 80 for http. */}}
+{{- define "rlmesh.prometheusPort" -}}
+{{- $url := urlParse .Values.run.prometheusUrl }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" }}
+{{- if $port }}{{ $port }}{{ else if eq $url.scheme "https" }}443{{ else }}80{{ end }}
 {{- end }}
 
 {{/* Replica count where 0 is meaningful: hasKey, never default. Call with the role's values. */}}

@@ -6,7 +6,12 @@ using StackExchange.Redis;
 
 namespace RLMesh.Messaging.Redis;
 
-/// <summary>What a runner reports about itself, every few seconds.</summary>
+/// <summary>
+/// What a runner reports about itself, every few seconds. <paramref name="PolicyVersion"/> and
+/// <paramref name="LatestVersion"/> are read at the same moment, just before sending, so their difference is the runner's
+/// version lag at <paramref name="SentUnixMs"/> without the learner's progress since. -1: unknown (no weights yet; or a
+/// runner from before LatestVersion existed, whose heartbeat lacks it).
+/// </summary>
 public sealed record RunnerHeartbeat(
     string RunnerId,
     long PolicyVersion,
@@ -17,7 +22,8 @@ public sealed record RunnerHeartbeat(
     long RejectedSnapshots,
     string Host,
     int ProcessId,
-    long SentUnixMs);
+    long SentUnixMs,
+    long LatestVersion = -1);
 
 /// <summary>What the learner reports about the run, after every report interval and when it stops.</summary>
 public sealed record LearnerStatus(

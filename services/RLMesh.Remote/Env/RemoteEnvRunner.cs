@@ -49,8 +49,14 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
     private readonly List<EpisodeStats> _episodes = [];
 
     public RemoteEnvRunnerOptions Options => options;
-    /// <summary>Vector steps taken.</summary>
-    public long Steps { get; private set; }
+    private long _steps, _episodeCount, _policyVersion = -1;
+
+    /// <summary>Vector steps taken. Like the other counters, safe to read from another thread (a heartbeat).</summary>
+    public long Steps => Interlocked.Read(ref _steps);
+    /// <summary>Episodes finished by the sub-environments.</summary>
+    public long Episodes => Interlocked.Read(ref _episodeCount);
+    /// <summary>Central inference: the policy version that chose the last actions (the learner's own); -1 before any.</summary>
+    public long PolicyVersion => Interlocked.Read(ref _policyVersion);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -167,7 +173,7 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
         {
             return RemoteProtocol.Error(RemoteErrorCode.EnvFailed, e.Message);
         }
-        Steps++;
+        Interlocked.Increment(ref _steps);
         var result = stepFrame.StepResult;
         result.StepId = request.StepId;
         FillOutcome(result.Episodes, out var obs, out var rewards, out var terminated, out var truncated, out var autoreset);
@@ -191,6 +197,7 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
         episodes.Clear();
         _episodes.Clear();
         _env!.DrainEpisodes(_episodes);
+        if (_episodes.Count > 0) Interlocked.Add(ref _episodeCount, _episodes.Count);
         foreach (var e in _episodes) episodes.Add(new RemoteEpisode { EnvIndex = e.EnvIndex, Return = e.Return, Length = e.Length });
     }
 
@@ -239,7 +246,8 @@ public sealed class RemoteEnvRunner(RemoteEnvRunnerOptions options)
                 throw new RemoteProtocolException($"the inference server sent invalid actions: {e.Reason}");
             }
             _env.Step(_actions, _obs, _rewards, _terminated, _truncated, _autoreset);
-            Steps++;
+            Interlocked.Exchange(ref _policyVersion, actions.PolicyVersion);
+            Interlocked.Increment(ref _steps);
             step++;
             FillOutcome(batch.Episodes, out var obs, out var rewards, out var terminated, out var truncated, out var autoreset);
             batch.Observations = obs;

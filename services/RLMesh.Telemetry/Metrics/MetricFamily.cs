@@ -50,6 +50,24 @@ public sealed class MetricFamily<TChild> : MetricFamily where TChild : class
         return Add(key, [first, second]);
     }
 
+    /// <summary>
+    /// Drops the child with this label value, so its series leaves the exposition (a runner that is gone). A later
+    /// <see cref="WithLabels(string)"/> creates a fresh child; whoever still holds the removed one updates a detached
+    /// child that is no longer exported. Returns whether there was such a child.
+    /// </summary>
+    public bool Remove(string value)
+    {
+        ExpectLabels(1);
+        return _children.TryRemove(value, out _);
+    }
+
+    /// <inheritdoc cref="Remove(string)"/>
+    public bool Remove(string first, string second)
+    {
+        ExpectLabels(2);
+        return _children.TryRemove(string.Concat(first, "\u0000", second), out _);
+    }
+
     private TChild Add(string key, string[] values)
     {
         foreach (var v in values) ArgumentNullException.ThrowIfNull(v);

@@ -112,7 +112,8 @@ public sealed class RuntimeMetrics : IRuntimeMetrics
         public readonly Counter Frames = registry.Counter(MetricCatalog.EnvFrames).WithLabels(runner);
         public readonly Counter Episodes = registry.Counter(MetricCatalog.Episodes).WithLabels(runner);
         public readonly Histogram Returns = registry.Histogram(MetricCatalog.EpisodeReturn).WithLabels(runner);
-        public readonly Gauge VersionLag = registry.Gauge(MetricCatalog.RunnerVersionLag).WithLabels(runner);
+        // The runner's own view; rlmesh_runner_version_lag belongs to the parameter server (one owner per series).
+        public readonly Gauge VersionLag = registry.Gauge(MetricCatalog.RunnerLocalVersionLag).WithLabels(runner);
         public readonly Gauge Threshold = registry.Gauge(MetricCatalog.ApsThreshold).WithLabels(runner);
         public readonly Counter Pulls = registry.Counter(MetricCatalog.WeightPulls).WithLabels(runner);
         public readonly Counter PullBytes = registry.Counter(MetricCatalog.WeightPullBytes).WithLabels(runner);
