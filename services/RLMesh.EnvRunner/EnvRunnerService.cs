@@ -94,6 +94,7 @@ public sealed partial class EnvRunnerService(
                 await queue.EnqueueAsync(unroll, stoppingToken);
                 stats.AddTimes(t1 - t0, t2 - t1, Stopwatch.GetTimestamp() - t2);
                 stats.AddUnroll(unroll.Frames, episodes);
+                stats.SetPublishRetries(queue.PublishRetries);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

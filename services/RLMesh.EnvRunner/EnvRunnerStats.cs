@@ -46,6 +46,11 @@ public sealed class EnvRunnerStats(string runnerId) : IServiceStats
 
     internal void SetRejectedSnapshots(long value) => Interlocked.Exchange(ref _rejectedSnapshots, value);
 
+    private long _publishRetries;
+
+    /// <summary>Unroll publishes sent again after the broker refused them (full queue) or the connection dropped.</summary>
+    internal void SetPublishRetries(long value) => Interlocked.Exchange(ref _publishRetries, value);
+
     public object Snapshot() => new Dictionary<string, object>
     {
         ["runner"] = RunnerId,
@@ -59,5 +64,6 @@ public sealed class EnvRunnerStats(string runnerId) : IServiceStats
         ["pull_seconds_total"] = Seconds(ref _pullTicks),
         ["step_seconds_total"] = Seconds(ref _stepTicks),
         ["publish_seconds_total"] = Seconds(ref _publishTicks),
+        ["publish_retries_total"] = Interlocked.Read(ref _publishRetries),
     };
 }

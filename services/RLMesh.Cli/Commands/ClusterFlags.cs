@@ -36,7 +36,7 @@ internal sealed class ClusterFlags
         Map("--connect", "Runner:Connect", "env-runner, mode central-inference: the learner's inference URL, ws://HOST:PORT/rlmesh/v1/inference");
         Map("--inference-url", "Learner:InferenceUrl", "learner, mode central-inference: URL the inference endpoint binds (default http://0.0.0.0:8090)");
         Map("--id", "Runner:Id", "env-runner: runner id (default host-pid)");
-        Map("--envs", "Runner:Envs", "env-runner: environments per runner, default 16");
+        Map("--envs", "Runner:Envs", "env-runner: environments per runner, default 32");
         Map("--batch-unrolls", "Replay:BatchUnrolls", "replay: unrolls per learner batch, default 2");
         Map("--max-frames", "Learner:MaxFrames", "learner: stop after this many frames");
         Map("--target-return", "Learner:TargetReturn", "learner: stop when the 100-episode mean return reaches this");

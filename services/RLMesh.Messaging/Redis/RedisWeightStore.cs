@@ -23,9 +23,10 @@ namespace RLMesh.Messaging.Redis;
 /// <c>P:weights</c> on which each new version is announced.
 /// </para>
 /// <para>
-/// A publish is one Lua script, so a snapshot is visible only once complete: it records the version for retention,
-/// writes chunks and manifest, moves <c>latest</c> forward (never back: a version is never reused) and announces the
-/// hint, atomically and in one round trip. A load is one script too (latest, manifest, chunks). A reader still
+/// A snapshot becomes visible only once complete: its version is recorded for retention, chunks and manifest are
+/// written, <c>latest</c> moves forward (never back, and a version already claimed is refused: a version is never
+/// reused) and the hint goes out. A single-chunk snapshot does all of it in one Lua script (one round trip, atomic);
+/// a larger one claims, writes chunks natively, then commits. A load is one script for a single-chunk snapshot. A reader still
 /// verifies chunk count, sizes and checksum (retention may remove a version mid-read, an operator may corrupt one); a torn, partial or corrupt snapshot is logged, counted in
 /// <see cref="RejectedSnapshots"/> and never returned: the caller keeps the version it has. Readers poll
 /// <see cref="TryGetNewerAsync"/>; the hint (<see cref="VersionHinted"/>, <see cref="WaitForHintAsync"/>) only
@@ -37,36 +38,54 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     public const string Dtype = "float32";
     private const uint ManifestSchemaVersion = 1;
 
-    // Publishes a complete snapshot atomically, or nothing: a version not newer than latest returns latest untouched.
-    // The version is recorded in the retention set first, then chunks and manifest, then latest moves and the hint
-    // goes out. KEYS: latest, versions, manifest, chunk 0..n-1. ARGV: version, retention member, manifest, hint
-    // channel, chunk 0..n-1. Returns -2 when published.
+    // Publishes a single-chunk snapshot atomically, or nothing: a version not newer than latest, or one already
+    // started by a publisher, returns that version untouched. The version is recorded in the retention set, chunk and
+    // manifest are written, latest moves and the hint goes out. KEYS: latest, versions, manifest, chunk 0.
+    // ARGV: version, retention member, manifest, hint channel, chunk 0. Returns -2 when published.
     private const string PublishScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if tonumber(ARGV[1]) <= current then return current end
+        if redis.call('ZCOUNT', KEYS[2], ARGV[1], ARGV[1]) > 0 then return tonumber(ARGV[1]) end
         redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-        for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1]) end
+        redis.call('SET', KEYS[4], ARGV[5])
         redis.call('SET', KEYS[3], ARGV[3])
         redis.call('SET', KEYS[1], ARGV[1])
         redis.call('PUBLISH', ARGV[4], ARGV[1])
         return -2
         """;
 
-    // Reads latest and, when it is newer than ARGV[1], that version's manifest and every chunk present, in one round
-    // trip: { latest } or { latest, manifest or nil, chunk 0, chunk 1, ... }. ARGV[2] is the key prefix; the keys are
-    // built here (one Redis node, not Redis Cluster). The reader verifies count, sizes and checksum.
+    // First step of a multi-chunk publish: claims the version (recorded for retention first, so chunks of a publish
+    // that dies half-way are collected) unless it is not newer than latest or already claimed. KEYS: latest, versions.
+    // ARGV: version, retention member. Returns -2 when claimed.
+    private const string ReserveScript = """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        if tonumber(ARGV[1]) <= current then return current end
+        if redis.call('ZCOUNT', KEYS[2], ARGV[1], ARGV[1]) > 0 then return tonumber(ARGV[1]) end
+        redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+        return -2
+        """;
+
+    // Last step of a multi-chunk publish, once every chunk is written: manifest, latest (forward only), hint.
+    // KEYS: latest, manifest. ARGV: version, manifest, hint channel. Returns -2 when published.
+    private const string CommitScript = """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        if tonumber(ARGV[1]) <= current then return current end
+        redis.call('SET', KEYS[2], ARGV[2])
+        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('PUBLISH', ARGV[3], ARGV[1])
+        return -2
+        """;
+
+    // Reads latest and, when it is newer than ARGV[1], that version's manifest, plus its payload when that is a single
+    // chunk (every control-sized network): { latest } or { latest, manifest or nil[, chunk 0] }. A single round trip
+    // for small snapshots; large ones are fetched with a native MGET after (copying megabytes through Lua strings
+    // doubled their latency). ARGV[2] is the key prefix; keys are built here (one Redis node, not Redis Cluster).
     private const string LoadNewerScript = """
         local latest = redis.call('GET', KEYS[1])
         if not latest or tonumber(latest) <= tonumber(ARGV[1]) then return { latest } end
         local prefix = ARGV[2] .. ':w:' .. latest
         local reply = { latest, redis.call('GET', prefix .. ':manifest') }
-        local i = 0
-        while true do
-            local chunk = redis.call('GET', prefix .. ':c:' .. i)
-            if not chunk then break end
-            reply[#reply + 1] = chunk
-            i = i + 1
-        end
+        if redis.call('EXISTS', prefix .. ':c:1') == 0 then reply[3] = redis.call('GET', prefix .. ':c:0') end
         return reply
         """;
 
@@ -182,29 +201,51 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
 
-        // One script, one round trip: the learner publishes every few milliseconds and each round trip was a
-        // version of staleness for the runners.
-        var keys = new RedisKey[3 + chunkCount];
-        var args = new RedisValue[4 + chunkCount];
-        (keys[0], keys[1], keys[2]) = (_latestKey, _versionsKey, ManifestKey(version));
-        args[0] = version;
-        args[1] = $"{version}:{chunkCount}";
-        args[2] = manifest.ToByteArray();
-        args[3] = $"{_options.KeyPrefix}:weights";
-        for (int i = 0; i < chunkCount; i++)
-        {
-            int offset = i * chunkSize;
-            keys[3 + i] = ChunkKey(version, i);
-            args[4 + i] = payload.AsSpan(offset, Math.Min(chunkSize, payload.Length - offset)).ToArray();
-        }
-        var moved = (long)await _db.ScriptEvaluateAsync(PublishScript, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+        long moved = chunkCount == 1
+            ? await PublishInOneScriptAsync(version, manifest, payload, cancellationToken).ConfigureAwait(false)
+            : await PublishInStepsAsync(version, manifest, payload, chunkCount, chunkSize, cancellationToken).ConfigureAwait(false);
         if (moved != -2)
-            throw VersionReused(version, moved); // this or another publisher got there first; nothing was written
+            throw VersionReused(version, moved); // this or another publisher got there first
         ObserveVersion(version);
         Log.Published(_logger, _options.KeyPrefix, version, payload.Length, chunkCount);
         if (_options.CollectOnPublish)
             await CollectOldVersionsAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A single-chunk snapshot (every control-sized network) in one script and one round trip: the learner publishes
+    /// every few milliseconds, and each round trip was a version of staleness for the runners.
+    /// </summary>
+    private async Task<long> PublishInOneScriptAsync(long version, WeightManifest manifest, byte[] payload, CancellationToken cancellationToken)
+    {
+        RedisKey[] keys = [_latestKey, _versionsKey, ManifestKey(version), ChunkKey(version, 0)];
+        RedisValue[] args = [version, $"{version}:1", manifest.ToByteArray(), HintChannelName, payload];
+        return (long)await _db.ScriptEvaluateAsync(PublishScript, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A multi-chunk snapshot in three round trips: reserve the version, write the chunks with native SETs (megabytes
+    /// through Lua strings doubled the latency of a 4 MB snapshot), then commit manifest, latest and hint in a script.
+    /// </summary>
+    private async Task<long> PublishInStepsAsync(long version, WeightManifest manifest, byte[] payload, int chunkCount, int chunkSize,
+        CancellationToken cancellationToken)
+    {
+        var reserved = (long)await _db.ScriptEvaluateAsync(ReserveScript, [_latestKey, _versionsKey], [version, $"{version}:{chunkCount}"])
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (reserved != -2)
+            return reserved;
+        var writes = new Task[chunkCount];
+        for (int i = 0; i < chunkCount; i++)
+        {
+            int offset = i * chunkSize;
+            writes[i] = _db.StringSetAsync(ChunkKey(version, i), payload.AsSpan(offset, Math.Min(chunkSize, payload.Length - offset)).ToArray());
+        }
+        await Task.WhenAll(writes).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return (long)await _db.ScriptEvaluateAsync(CommitScript, [_latestKey, ManifestKey(version)], [version, manifest.ToByteArray(), HintChannelName])
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private string HintChannelName => $"{_options.KeyPrefix}:weights";
 
     public async ValueTask<WeightSnapshot?> TryGetNewerAsync(long knownVersion, CancellationToken cancellationToken)
     {
@@ -257,11 +298,36 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         ObserveVersion(latest);
         if (latest <= knownVersion)
             return (latest, null, null);
+        var manifestBytes = (byte[]?)reply[1];
         var chunks = new byte[]?[reply.Length - 2];
         for (int i = 0; i < chunks.Length; i++)
             chunks[i] = (byte[]?)reply[i + 2];
-        var (snapshot, fault) = Verify(latest, (byte[]?)reply[1], chunks);
+        if (ChunkCountOf(manifestBytes) is int count && count > chunks.Length)
+        {
+            var keys = new RedisKey[count];
+            for (int i = 0; i < count; i++)
+                keys[i] = ChunkKey(latest, i);
+            var values = await _db.StringGetAsync(keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+            chunks = Array.ConvertAll(values, v => (byte[]?)v);
+        }
+        var (snapshot, fault) = Verify(latest, manifestBytes, chunks);
         return (latest, snapshot, fault);
+    }
+
+    /// <summary>The manifest's chunk count when it parses to a plausible one (Verify reports what is wrong otherwise).</summary>
+    private static int? ChunkCountOf(byte[]? manifestBytes)
+    {
+        if (manifestBytes is null)
+            return null;
+        try
+        {
+            int count = WeightManifest.Parser.ParseFrom(manifestBytes).ChunkCount;
+            return count is > 0 and <= 1 << 20 ? count : null;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
     }
 
     private long ParseVersion(RedisResult value)
