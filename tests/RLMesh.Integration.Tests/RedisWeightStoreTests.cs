@@ -143,6 +143,31 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task AVersionLeftHalfPublishedByADeadLearnerIsPublishedByItsSuccessor()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("half-published");
+        options.ChunkBytes = 64; // several chunks: the claim / chunks / commit path
+        await using var dead = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await dead.PublishAsync(Snapshot(2, 100), cts.Token);
+        // The dead learner had claimed version 3 and written one chunk, then died before its commit.
+        await Raw(async db =>
+        {
+            await db.SortedSetAddAsync($"{options.KeyPrefix}:w:versions", "3:7", 3);
+            await db.StringSetAsync($"{options.KeyPrefix}:w:3:c:0", new byte[64]);
+        });
+
+        await using var successor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        var next = Snapshot(successor.LatestVersion + 1, 100);
+        await successor.PublishAsync(next, cts.Token);
+        var loaded = await dead.TryGetNewerAsync(2, cts.Token);
+
+        Assert.Equal(3, next.Version);
+        Assert.NotNull(loaded);
+        Assert.Equal(next.Values, loaded.Values);
+    }
+
+    [Fact]
     public async Task AReaderWaitingForAHintWakesWhenANewVersionIsPublished()
     {
         using var cts = new CancellationTokenSource(Patience);

@@ -24,8 +24,7 @@ namespace RLMesh.Messaging.Redis;
 /// </para>
 /// <para>
 /// A snapshot becomes visible only once complete: its version is recorded for retention, chunks and manifest are
-/// written, <c>latest</c> moves forward (never back, and a version already claimed is refused: a version is never
-/// reused) and the hint goes out. A single-chunk snapshot does all of it in one Lua script (one round trip, atomic);
+/// written, <c>latest</c> moves forward (never back: a version is never reused) and the hint goes out. A single-chunk snapshot does all of it in one Lua script (one round trip, atomic);
 /// a larger one claims, writes chunks natively, then commits. A load is one script for a single-chunk snapshot. A reader still
 /// verifies chunk count, sizes and checksum (retention may remove a version mid-read, an operator may corrupt one); a torn, partial or corrupt snapshot is logged, counted in
 /// <see cref="RejectedSnapshots"/> and never returned: the caller keeps the version it has. Readers poll
@@ -38,14 +37,14 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     public const string Dtype = "float32";
     private const uint ManifestSchemaVersion = 1;
 
-    // Publishes a single-chunk snapshot atomically, or nothing: a version not newer than latest, or one already
-    // started by a publisher, returns that version untouched. The version is recorded in the retention set, chunk and
+    // Publishes a single-chunk snapshot atomically, or nothing: a version not newer than latest returns latest
+    // untouched. (A version merely recorded by a multi-chunk publish that died before its commit is not refused: the
+    // restarted learner continues at latest + 1 and must be able to publish it.) The version is recorded in the retention set, chunk and
     // manifest are written, latest moves and the hint goes out. KEYS: latest, versions, manifest, chunk 0.
     // ARGV: version, retention member, manifest, hint channel, chunk 0. Returns -2 when published.
     private const string PublishScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if tonumber(ARGV[1]) <= current then return current end
-        if redis.call('ZCOUNT', KEYS[2], ARGV[1], ARGV[1]) > 0 then return tonumber(ARGV[1]) end
         redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
         redis.call('SET', KEYS[4], ARGV[5])
         redis.call('SET', KEYS[3], ARGV[3])
@@ -54,13 +53,12 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         return -2
         """;
 
-    // First step of a multi-chunk publish: claims the version (recorded for retention first, so chunks of a publish
-    // that dies half-way are collected) unless it is not newer than latest or already claimed. KEYS: latest, versions.
+    // First step of a multi-chunk publish: records the version for retention first, so chunks of a publish that dies
+    // half-way are collected, unless it is not newer than latest. KEYS: latest, versions.
     // ARGV: version, retention member. Returns -2 when claimed.
     private const string ReserveScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if tonumber(ARGV[1]) <= current then return current end
-        if redis.call('ZCOUNT', KEYS[2], ARGV[1], ARGV[1]) > 0 then return tonumber(ARGV[1]) end
         redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
         return -2
         """;
