@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using RLMesh.Cli.Commands;
 
 var root = new RootCommand("rlmesh: distributed reinforcement learning (IMPALA/V-trace) - embedded by default");
@@ -28,6 +29,13 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancel.Cancel();
 };
+// SIGTERM (kill, a CI job's timeout, a container stop) stops as gracefully as Ctrl-C: `launch` then stops its children
+// instead of leaving them running, and `train` still writes its outputs.
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancel.Cancel();
+});
 try
 {
     // Our own Ctrl-C handling: training stops gracefully and still writes its outputs.

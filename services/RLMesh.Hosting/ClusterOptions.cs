@@ -149,12 +149,14 @@ public sealed class ClusterOptions
         PersistentMessages = PersistentBatches,
     };
 
-    public RedisOptions WeightStore(bool collectOnPublish) => new()
+    /// <summary>The run's weight store; <paramref name="hints"/>: listen to version hints (readers that follow the weights).</summary>
+    public RedisOptions WeightStore(bool collectOnPublish, bool hints = true) => new()
     {
         Configuration = RedisConfiguration,
         Password = string.IsNullOrEmpty(RedisPassword) ? null : RedisPassword,
         KeyPrefix = $"rlmesh:{Run}",
         CollectOnPublish = collectOnPublish,
+        SubscribeToHints = hints,
     };
 
     private string RedisConfiguration =>

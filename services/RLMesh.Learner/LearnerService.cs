@@ -43,7 +43,7 @@ public sealed partial class LearnerService(
         if (errors.Count > 0)
             throw new ArgumentException(string.Join("; ", errors));
         health.NotReady(Component, "connecting");
-        var storeOptions = cluster.WeightStore(collectOnPublish: false); // the parameter server owns retention
+        var storeOptions = cluster.WeightStore(collectOnPublish: false, hints: false); // the parameter server owns retention; the learner publishes the hints
         await using var store = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RedisWeightStore.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);
         await using var state = await ServiceDefaults.ConnectWithRetryAsync(

@@ -71,7 +71,7 @@ public sealed partial class ParameterServerService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         health.NotReady(Component, "connecting");
-        var storeOptions = cluster.WeightStore(collectOnPublish: false);
+        var storeOptions = cluster.WeightStore(collectOnPublish: false, hints: false); // it polls
         storeOptions.RetainVersions = options.RetainVersions;
         await using var store = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RedisWeightStore.ConnectAsync(storeOptions, logger, ct), logger, "Redis", health, Component, stoppingToken);

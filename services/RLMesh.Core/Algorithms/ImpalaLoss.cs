@@ -68,6 +68,9 @@ public sealed class ImpalaLoss
 {
     private readonly ImpalaOptions _options;
     private float[] _logRhos = [], _discounts = [], _rewards = [], _vs = [], _pgAdv = [];
+    // Categorical heads: the current policy's log-probabilities, probabilities [T*B, P] and entropy [T*B] from pass 1,
+    // so pass 2's loss terms and gradients need no exponentials of their own.
+    private float[] _logProbs = [], _probs = [], _entropies = [];
     private double[] _columnKl = [];
     private int[] _columnValid = [];
     private int _n, _b;
@@ -171,10 +174,14 @@ public sealed class ImpalaLoss
             if (categorical)
             {
                 int a = (int)action[0];
-                logPi = Categorical.LogProb(current, a);
+                CheckAction(a, P);
+                var logProbs = _logProbs.AsSpan(i * P, P);
+                double entropy = Categorical.Decompose(current, logProbs, _probs.AsSpan(i * P, P));
+                _entropies[i] = (float)entropy;
+                logPi = logProbs[a];
                 logMu = Categorical.LogProb(behaviour, a);
-                entropySum += Categorical.Entropy(current);
-                float kl = Categorical.Kl(behaviour, current);
+                entropySum += entropy;
+                float kl = Categorical.KlFromLogProbs(behaviour, logProbs);
                 klSum += kl;
                 columnKl[column] += kl;
             }
@@ -217,10 +224,19 @@ public sealed class ImpalaLoss
             if (categorical)
             {
                 int a = (int)action[0];
-                pgSum -= Categorical.LogProb(current, a) * adv;
-                entropyTermSum += Categorical.Entropy(current);
-                Categorical.AddLogProbGradient(current, a, pgGradScale, dCurrent);
-                Categorical.AddEntropyGradient(current, entropyGradScale, dCurrent);
+                var logProbs = _logProbs.AsSpan(i * P, P);
+                var probs = _probs.AsSpan(i * P, P);
+                double entropy = _entropies[i];
+                pgSum -= logProbs[a] * adv;
+                entropyTermSum += entropy;
+                // d log pi(a)/dl_j = onehot_j - p_j; dH/dl_j = -p_j (log p_j + H).
+                for (int j = 0; j < P; j++)
+                {
+                    double p = probs[j];
+                    if (p == 0) continue; // the limit of p log p is 0 (also avoids 0 * -inf)
+                    dCurrent[j] -= (float)(pgGradScale * p + entropyGradScale * p * (logProbs[j] + entropy));
+                }
+                dCurrent[a] += pgGradScale;
             }
             else
             {
@@ -257,6 +273,18 @@ public sealed class ImpalaLoss
         _rewards = new float[n];
         _vs = new float[n];
         _pgAdv = new float[n];
+        if (Policy.Kind == PolicyKind.Categorical)
+        {
+            _logProbs = new float[n * Policy.OutputSize];
+            _probs = new float[n * Policy.OutputSize];
+            _entropies = new float[n];
+        }
+    }
+
+    private static void CheckAction(int action, int actions)
+    {
+        if ((uint)action >= (uint)actions)
+            throw new ArgumentOutOfRangeException(nameof(action), $"Action {action} outside [0, {actions}).");
     }
 
     private void EnsureColumnCapacity(int b)

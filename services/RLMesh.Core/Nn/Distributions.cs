@@ -139,6 +139,56 @@ public static class Categorical
     public static float Kl(ReadOnlySpan<float> pLogits, ReadOnlySpan<float> qLogits)
         => (float)KlDouble(pLogits, qLogits, LogSumExp(pLogits), LogSumExp(qLogits));
 
+    /// <summary>
+    /// log-softmax and softmax of one row from one exponential per logit and one log, and the entropy H. A loss that
+    /// needs log pi(a), H, a KL and their gradients on the same row computes them from these (see
+    /// <see cref="KlFromLogProbs"/>) instead of re-normalizing the logits for every term.
+    /// </summary>
+    public static double Decompose(ReadOnlySpan<float> logits, Span<float> logProbs, Span<float> probs)
+    {
+        if (logits.Length == 0) throw new ArgumentException("No logits.", nameof(logits));
+        CheckSameLength(logits.Length, logProbs.Length);
+        CheckSameLength(logits.Length, probs.Length);
+        // Policy rows are a handful of logits: a scalar max beats a vectorized call's dispatch.
+        float max = logits[0];
+        for (int j = 1; j < logits.Length; j++) max = MathF.Max(max, logits[j]);
+        double sum = 0;
+        for (int j = 0; j < logits.Length; j++)
+        {
+            double e = Math.Exp((double)logits[j] - max);
+            probs[j] = (float)e;
+            sum += e;
+        }
+        double logSum = Math.Log(sum), inverse = 1.0 / sum, h = 0;
+        for (int j = 0; j < logits.Length; j++)
+        {
+            double logP = (double)logits[j] - max - logSum;
+            double p = probs[j] * inverse;
+            logProbs[j] = (float)logP;
+            probs[j] = (float)p;
+            if (p != 0) h -= p * logP;
+        }
+        return h;
+    }
+
+    /// <summary>KL(p || q) for logits <paramref name="pLogits"/> and a row of log-probabilities q (<see cref="Decompose"/>); clamped at 0.</summary>
+    public static float KlFromLogProbs(ReadOnlySpan<float> pLogits, ReadOnlySpan<float> qLogProbs)
+    {
+        CheckSameLength(pLogits.Length, qLogProbs.Length);
+        float max = pLogits[0];
+        for (int j = 1; j < pLogits.Length; j++) max = MathF.Max(max, pLogits[j]);
+        double sum = 0, weighted = 0;
+        for (int j = 0; j < pLogits.Length; j++)
+        {
+            double shifted = (double)pLogits[j] - max;
+            double e = Math.Exp(shifted);
+            sum += e;
+            if (e != 0) weighted += e * (shifted - qLogProbs[j]);
+        }
+        // sum_j p_j (log p_j - log q_j) with p_j = e_j / sum and log p_j = shifted_j - log sum.
+        return (float)Math.Max(0.0, weighted / sum - Math.Log(sum));
+    }
+
     /// <summary>grad += scale * d log pi(action) / d logits = scale * (onehot(action) - softmax).</summary>
     public static void AddLogProbGradient(ReadOnlySpan<float> logits, int action, float scale, Span<float> grad)
     {

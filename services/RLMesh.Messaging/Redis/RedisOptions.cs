@@ -25,6 +25,14 @@ public sealed class RedisOptions
     /// </summary>
     public bool CollectOnPublish { get; set; } = true;
 
+    /// <summary>
+    /// Listen to the version hints publishers send (<see cref="RedisWeightStore.VersionHinted"/>,
+    /// <see cref="RedisWeightStore.WaitForHintAsync"/>). Readers that follow the weights want them; a learner (which
+    /// publishes) or a parameter server (which polls) does not: every hint is a message per subscriber, hundreds a second,
+    /// and listening cost the parameter server about 8 % of a core here.
+    /// </summary>
+    public bool SubscribeToHints { get; set; } = true;
+
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>

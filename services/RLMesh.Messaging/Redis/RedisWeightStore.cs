@@ -132,7 +132,8 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             // AbortOnConnectFail=false returns a multiplexer that keeps retrying; a first command tells the caller now
             // whether the server is reachable and the password right.
             await store.RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
-            await redis.GetSubscriber().SubscribeAsync(store._hintChannel, (_, value) => store.OnHint(value)).ConfigureAwait(false);
+            if (options.SubscribeToHints)
+                await redis.GetSubscriber().SubscribeAsync(store._hintChannel, (_, value) => store.OnHint(value)).ConfigureAwait(false);
         }
         catch
         {
@@ -161,7 +162,10 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         return latest;
     }
 
-    /// <summary>Waits for the next version hint; false when <paramref name="timeout"/> passes first.</summary>
+    /// <summary>
+    /// Waits for the next version hint; false when <paramref name="timeout"/> passes first (always, for a store
+    /// without <see cref="RedisOptions.SubscribeToHints"/>).
+    /// </summary>
     public async Task<bool> WaitForHintAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var hint = Volatile.Read(ref _nextHint).Task;
@@ -273,7 +277,8 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             return;
         try
         {
-            await _redis.GetSubscriber().UnsubscribeAsync(_hintChannel).ConfigureAwait(false);
+            if (_options.SubscribeToHints)
+                await _redis.GetSubscriber().UnsubscribeAsync(_hintChannel).ConfigureAwait(false);
             await _redis.CloseAsync(allowCommandsToComplete: true).ConfigureAwait(false);
         }
         catch (RedisException e)

@@ -50,6 +50,33 @@ public class DistributionsTests
     }
 
     [Fact]
+    public void DecomposeAndKlFromLogProbsAgreeWithTheOneTermFunctions()
+    {
+        // The fused helpers the IMPALA loss uses must give what LogProb, Entropy and Kl give, for rows from
+        // near-uniform to near-deterministic and huge offsets.
+        var row = Gen.Choose(-40_000, 40_000).Select(x => x / 1000f).ArrayOf().Where(a => a.Length is >= 1 and <= 9);
+        var gen = row.SelectMany(p => Gen.Choose(-40_000, 40_000).Select(x => x / 1000f).ArrayOf(p.Length).Select(q => (p, q)))
+            .Zip(Gen.Choose(-1000, 1000));
+        Prop.ForAll(Arb.From(gen), input =>
+        {
+            var ((current, behaviour), offset) = input;
+            var shifted = current.Select(x => x + offset).ToArray();
+            var logProbs = new float[current.Length];
+            var probs = new float[current.Length];
+            double entropy = Categorical.Decompose(shifted, logProbs, probs);
+            for (int a = 0; a < current.Length; a++)
+            {
+                if (Math.Abs(logProbs[a] - Categorical.LogProb(shifted, a)) > 1e-4 * (1 + Math.Abs(logProbs[a]))) return false;
+                if (Math.Abs(probs[a] - Math.Exp(Categorical.LogProb(shifted, a))) > 1e-6) return false;
+            }
+            float kl = Categorical.KlFromLogProbs(behaviour, logProbs);
+            return Math.Abs(entropy - Categorical.Entropy(shifted)) <= 1e-5 * (1 + entropy)
+                && Math.Abs(kl - Categorical.Kl(behaviour, shifted)) <= 1e-4 * (1 + kl)
+                && Math.Abs(probs.Sum() - 1) <= 1e-5;
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
     public void CategoricalLogProbIsTheLogSoftmaxEntry()
     {
         var logits = LogitsFromProbs(0.1, 0.2, 0.7);
