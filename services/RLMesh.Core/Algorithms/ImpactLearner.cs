@@ -16,7 +16,18 @@ public sealed class ImpactLearner : ILearner
     private readonly ImpactLoss _loss;
     private readonly float _maxGradNorm;
     private readonly InferenceSession _targetSession;
-    private float[] _outputs = [], _values = [], _targetOutputs = [], _targetValues = [], _dOutputs = [], _dValues = [];
+    private float[] _outputs = [], _values = [], _targetValues = [], _dOutputs = [], _dValues = [];
+    // pi_target's outputs per batch in the circular buffer: a batch trained K times between two target copies needs
+    // the target forward pass once, not K times. One entry per buffer slot, the least recently computed replaced.
+    private readonly TargetOutputs[] _targetCache;
+    private int _nextCacheEntry;
+
+    private sealed class TargetOutputs
+    {
+        public Trajectory? Batch;
+        public long TargetUpdate = -1;
+        public float[] Outputs = [];
+    }
 
     public ImpactLearner(ActorCriticNet network, Optimizer optimizer, ImpactOptions options, float maxGradNorm, long initialVersion = 0)
     {
@@ -26,6 +37,9 @@ public sealed class ImpactLearner : ILearner
         Optimizer = optimizer;
         TargetNetwork = network.Clone();
         _targetSession = TargetNetwork.CreateInferenceSession();
+        _targetCache = new TargetOutputs[Math.Max(1, options.BufferBatches)];
+        for (int i = 0; i < _targetCache.Length; i++)
+            _targetCache[i] = new TargetOutputs();
         _loss = new ImpactLoss(options, network.Spec.Head.Distribution);
         _maxGradNorm = maxGradNorm;
         KlCoefficient = options.KlCoefficient;
@@ -58,13 +72,11 @@ public sealed class ImpactLearner : ILearner
             throw new ArgumentException($"batch policy outputs have width {batch.PolicyOutputSize}, the network produces {P}");
         var outputs = Scratch.Ensure(ref _outputs, rows * P);
         var values = Scratch.Ensure(ref _values, rows);
-        var targetOutputs = Scratch.Ensure(ref _targetOutputs, n * P);
-        var targetValues = Scratch.Ensure(ref _targetValues, n);
         var dOutputs = Scratch.Ensure(ref _dOutputs, rows * P);
         var dValues = Scratch.Ensure(ref _dValues, rows);
 
         Network.Forward(batch.Observations, rows, outputs, values);
-        _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, targetOutputs, targetValues);
+        var targetOutputs = TargetOutputsFor(batch, n, P);
         var r = _loss.Compute(batch, outputs, values, targetOutputs, KlCoefficient, dOutputs, dValues);
         float norm = GradientStep.Apply(Network, Optimizer, dOutputs, dValues, _maxGradNorm);
         Version++;
@@ -83,5 +95,30 @@ public sealed class ImpactLearner : ILearner
         }
         var loss = new LearnerLoss(r.TotalLoss, r.PolicyLoss, r.ValueLoss, r.EntropyLoss, r.Entropy, r.Kl, r.ValidSteps);
         return new LearnerUpdateStats(loss, norm, Version);
+    }
+
+    /// <summary>pi_target's outputs on the batch's T*B step rows: computed once per batch and target copy.</summary>
+    private ReadOnlySpan<float> TargetOutputsFor(Trajectory batch, int n, int P)
+    {
+        TargetOutputs? slot = null;
+        foreach (var entry in _targetCache)
+        {
+            if (!ReferenceEquals(entry.Batch, batch))
+                continue;
+            if (entry.TargetUpdate == TargetUpdates)
+                return entry.Outputs.AsSpan(0, n * P);
+            slot = entry; // the target moved on since: recompute in place
+        }
+        if (slot is null)
+        {
+            slot = _targetCache[_nextCacheEntry];
+            _nextCacheEntry = (_nextCacheEntry + 1) % _targetCache.Length;
+        }
+        var outputs = Scratch.Ensure(ref slot.Outputs, n * P);
+        var values = Scratch.Ensure(ref _targetValues, n);
+        _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, outputs, values);
+        slot.Batch = batch;
+        slot.TargetUpdate = TargetUpdates;
+        return outputs;
     }
 }

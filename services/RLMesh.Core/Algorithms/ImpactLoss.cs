@@ -61,6 +61,9 @@ public sealed class ImpactLoss
 {
     private readonly PolicyOps _ops;
     private float[] _logRhos = [], _discounts = [], _rewards = [], _vs = [], _pgAdv = [];
+    // log mu(a) and log pi_target(a) per step from pass 1, so pass 2 does not normalize those rows again; and one
+    // row of the current policy's log-probabilities and probabilities (categorical heads, see Categorical.Decompose).
+    private float[] _logMu = [], _logTarget = [], _rowLogProbs = [], _rowProbs = [];
     private readonly ColumnKl _columnKl = new();
     private int _n;
 
@@ -105,6 +108,11 @@ public sealed class ImpactLoss
         var rewards = Scratch.Ensure(ref _rewards, n);
         var vs = Scratch.Ensure(ref _vs, n);
         var pgAdv = Scratch.Ensure(ref _pgAdv, n);
+        var logMus = Scratch.Ensure(ref _logMu, n);
+        var logTargets = Scratch.Ensure(ref _logTarget, n);
+        var rowLogProbs = Scratch.Ensure(ref _rowLogProbs, P);
+        var rowProbs = Scratch.Ensure(ref _rowProbs, P);
+        bool categorical = Policy.Kind == PolicyKind.Categorical;
 
         // V-trace against the TARGET policy: rho = pi_target / mu.
         int valid = 0;
@@ -119,7 +127,9 @@ public sealed class ImpactLoss
             }
             valid++;
             var action = batch.Actions.AsSpan(i * A, A);
-            logRhos[i] = _ops.LogProb(targetOutputs.Slice(i * P, P), action) - _ops.LogProb(batch.BehaviourPolicy.AsSpan(i * P, P), action);
+            logTargets[i] = _ops.LogProb(targetOutputs.Slice(i * P, P), action);
+            logMus[i] = _ops.LogProb(batch.BehaviourPolicy.AsSpan(i * P, P), action);
+            logRhos[i] = logTargets[i] - logMus[i];
             discounts[i] = batch.Terminated[i] ? 0f : Options.Discount;
             rewards[i] = batch.Rewards[i] * Options.RewardScale;
         }
@@ -145,12 +155,15 @@ public sealed class ImpactLoss
             var action = batch.Actions.AsSpan(i * A, A);
             var grad = dPolicyOutputs.Slice(i * P, P);
 
-            double logMu = _ops.LogProb(mu, action);
-            double targetWorker = Math.Min(Math.Exp(logMu - _ops.LogProb(target, action)), rho);
-            double r = targetWorker * Math.Exp(_ops.LogProb(current, action) - logMu);
+            double logMu = logMus[i];
+            double targetWorker = Math.Min(Math.Exp(logMu - logTargets[i]), rho);
+            double entropy = categorical ? Categorical.Decompose(current, rowLogProbs, rowProbs) : _ops.Entropy(current);
+            double logPi = categorical ? rowLogProbs[(int)action[0]] : _ops.LogProb(current, action);
+            double r = targetWorker * Math.Exp(logPi - logMu);
             double adv = pgAdv[i];
             double unclippedTerm = r * adv;
             double clippedTerm = Math.Clamp(r, 1 - eps, 1 + eps) * adv;
+            float pgScale = 0;
             if (clippedTerm < unclippedTerm)
             {
                 pgSum -= clippedTerm; // flat in r: no gradient
@@ -159,15 +172,33 @@ public sealed class ImpactLoss
             else
             {
                 pgSum -= unclippedTerm;
-                _ops.AddLogProbGradient(current, action, (float)(-unclippedTerm * inv), grad); // dr/dlog pi = r
+                pgScale = (float)(-unclippedTerm * inv); // dr/dlog pi = r
             }
-
-            hSum += _ops.Entropy(current);
-            _ops.AddEntropyGradient(current, entropyScale, grad);
-            double kl = _ops.Kl(mu, current);
+            hSum += entropy;
+            double kl, klTarget;
+            if (categorical)
+            {
+                // d log pi(a)/dl_j = onehot_j - p_j; dH/dl_j = -p_j (log p_j + H).
+                for (int j = 0; j < P; j++)
+                {
+                    double p = rowProbs[j];
+                    if (p == 0) continue;
+                    grad[j] -= (float)(pgScale * p + entropyScale * p * (rowLogProbs[j] + entropy));
+                }
+                grad[(int)action[0]] += pgScale;
+                kl = Categorical.KlFromLogProbs(mu, rowLogProbs);
+                klTarget = Categorical.KlFromLogProbs(target, rowLogProbs);
+            }
+            else
+            {
+                if (pgScale != 0) _ops.AddLogProbGradient(current, action, pgScale, grad);
+                _ops.AddEntropyGradient(current, entropyScale, grad);
+                kl = _ops.Kl(mu, current);
+                klTarget = _ops.Kl(target, current);
+            }
             klSum += kl;
             _columnKl.Add(i % B, kl);
-            klTargetSum += _ops.Kl(target, current);
+            klTargetSum += klTarget;
             if (Options.UseKlLoss) _ops.AddKlGradientWrtQ(target, current, klScale, grad);
 
             double err = (double)values[i] - vs[i];

@@ -153,6 +153,24 @@ public class ImpactTests
     }
 
     [Fact]
+    public void AReusedBatchSeesTheTargetNetworkAsItIsNowNotAsItWasCached()
+    {
+        // The learner keeps pi_target's outputs per batch between reuses. With a hard copy after every update the
+        // target equals the online network at the start of each update, so KL(pi_target || pi) must be 0 every time;
+        // outputs cached from before a copy would show the previous step's change instead.
+        var spec = new NetworkSpec(1, [4], Activation.Tanh, new CategoricalHead(3));
+        var net = ActorCriticNet.Create(spec, 3);
+        var options = new ImpactOptions { BufferBatches = 1, ReusesPerBatch = 1, TargetUpdateFrequency = 1 };
+        var learner = new ImpactLearner(net, new Adam(net.Parameters, 5e-2f), options, 40f);
+        var batch = RandomBatch.Create(PolicySpec.Categorical(3), T: 4, B: 3, seed: 9).Batch;
+        for (int i = 0; i < 5; i++)
+        {
+            learner.Update(batch);
+            Assert.Equal(0, learner.LastLoss.KlTargetCurrent, 6);
+        }
+    }
+
+    [Fact]
     public void PerColumnKlSumsAddUpToTheBatchKlAndSkipInvalidSteps()
     {
         var policy = PolicySpec.Categorical(3);
