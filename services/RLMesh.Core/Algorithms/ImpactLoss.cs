@@ -16,8 +16,13 @@ public sealed record ImpactOptions
     public float Discount { get; init; } = 0.99f;
     /// <summary>N: batches held by the circular buffer (FIFO eviction).</summary>
     public int BufferBatches { get; init; } = 4;
-    /// <summary>K: times each batch is trained on before it is evicted.</summary>
+    /// <summary>K: times each batch is trained on at most before it is evicted.</summary>
     public int ReusesPerBatch { get; init; } = 2;
+    /// <summary>
+    /// Reuse a batch only while no fresh one is waiting (true), or train every batch exactly K times, waiting for
+    /// fresh data when all are used up (false: RLlib's MinibatchBuffer). See <see cref="ImpactCircularBuffer"/>.
+    /// </summary>
+    public bool OpportunisticReuse { get; init; } = true;
     /// <summary>The target network is hard-copied every TargetUpdateFrequency * N * K trained batches.</summary>
     public int TargetUpdateFrequency { get; init; } = 2;
     /// <summary>rho in min(mu / pi_target, rho): the target-worker clip.</summary>

@@ -11,4 +11,10 @@ public sealed record LearnerBatch(Trajectory Batch, bool Fresh, IReadOnlyList<Tr
 public interface IBatchSource
 {
     ValueTask<LearnerBatch> NextAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when <see cref="NextAsync"/> would return a fresh batch without waiting (a hint; false when unknown).
+    /// IMPACT's circular buffer reuses a batch only while this is false: reuse then fills time the learner would idle.
+    /// </summary>
+    bool FreshReady => false;
 }

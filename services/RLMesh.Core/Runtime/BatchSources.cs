@@ -5,6 +5,8 @@ namespace RLMesh.Core.Runtime;
 /// <summary>Fresh batches straight from the actors' queue: <paramref name="unrolls"/> unrolls concatenated along B.</summary>
 public sealed class QueueBatchSource(ITrajectoryQueue queue, int unrolls) : IBatchSource
 {
+    public bool FreshReady => queue.Depth >= unrolls;
+
     public async ValueTask<LearnerBatch> NextAsync(CancellationToken cancellationToken)
     {
         var parts = new Trajectory[unrolls];

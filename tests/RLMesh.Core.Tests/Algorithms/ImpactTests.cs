@@ -91,6 +91,9 @@ public class ImpactTests
     private sealed class CountingSource : IBatchSource
     {
         public int Made { get; private set; }
+        /// <summary>Answers FreshReady for each call in turn (then false); null: the interface default.</summary>
+        public Queue<bool>? Ready { get; init; }
+        public bool FreshReady => Ready is { Count: > 0 } ready && ready.Dequeue();
         public ValueTask<LearnerBatch> NextAsync(CancellationToken cancellationToken)
         {
             var t = new Trajectory(1, 1, 1, 1, 2) { PolicyVersion = Made++ };
@@ -117,6 +120,41 @@ public class ImpactTests
         Assert.Equal(12, buffer.Admitted);
         Assert.Equal(8, buffer.Evicted); // slots 0-3 were refilled twice each
         Assert.Equal(12, source.Made);
+    }
+
+    [Fact]
+    public async Task OpportunisticReuseTakesAWaitingFreshBatchFirstAndReusesOnlyWhileNoneWaits()
+    {
+        // 1: nothing held, nothing waiting -> wait for fresh 0. 2: nothing waiting -> reuse 0 rather than idle.
+        // 3: 0 used up (K = 2), nothing waiting -> wait for fresh 1. 4: reuse 1. 5: wait for fresh 2.
+        // 6-8: fresh waiting -> 3, 4, 5 straight away, evicting the oldest (0, 1, 2). 9: nothing waiting -> reuse 3.
+        bool[] ready = [false, false, false, false, false, true, true, true, false];
+        var source = new CountingSource { Ready = new Queue<bool>(ready) };
+        var buffer = new ImpactCircularBuffer(source, batches: 3, reuses: 2, opportunistic: true);
+        var order = new List<(long Version, bool Fresh)>();
+        for (int i = 0; i < ready.Length; i++)
+        {
+            var b = await buffer.NextAsync(CancellationToken.None);
+            order.Add((b.Batch.PolicyVersion, b.Fresh));
+        }
+        Assert.Equal([(0L, true), (0L, false), (1L, true), (1L, false), (2L, true), (3L, true), (4L, true), (5L, true), (3L, false)], order);
+        Assert.Equal(3, buffer.Reused);
+        Assert.Equal(3, buffer.Evicted);
+        Assert.All(order.GroupBy(o => o.Version), g => Assert.True(g.Count() <= 2, "a batch used more than K times"));
+    }
+
+    [Fact]
+    public async Task OpportunisticReuseWithFreshDataAlwaysWaitingUsesEveryBatchOnce()
+    {
+        var source = new CountingSource { Ready = new Queue<bool>(Enumerable.Repeat(true, 200)) };
+        var buffer = new ImpactCircularBuffer(source, batches: 4, reuses: 2, opportunistic: true);
+        for (int i = 0; i < 20; i++)
+        {
+            var b = await buffer.NextAsync(CancellationToken.None);
+            Assert.True(b.Fresh);
+            Assert.Equal(i, b.Batch.PolicyVersion);
+        }
+        Assert.Equal(0, buffer.Reused);
     }
 
     [Fact]

@@ -49,18 +49,32 @@ public class AlgorithmSelectionTests
     }
 
     [Fact]
-    public async Task ImpactTrainsEachBatchKTimesButCountsItsFramesOnce()
+    public async Task ImpactWithFixedReuseTrainsEachBatchKTimesButCountsItsFramesOnce()
     {
-        var options = TrainingOptions.ForEnvironment("CartPole-v1", "impact") with { MaxFrames = 64_000, TargetReturn = 1e9 };
+        var defaults = TrainingOptions.ForEnvironment("CartPole-v1", "impact");
+        var options = defaults with { MaxFrames = 64_000, TargetReturn = 1e9, Impact = defaults.Impact with { OpportunisticReuse = false } };
         var trainer = new EmbeddedTrainer(options);
         var result = await trainer.RunAsync(null, CancellationToken.None);
         int batchFrames = options.UnrollLength * options.EnvsPerActor * options.BatchUnrolls;
         long freshBatches = result.Frames / batchFrames;
-        Assert.Equal(64_000, result.Frames); // 100 fresh batches of 640 frames, each counted once
+        Assert.Equal(64_000, result.Frames); // fresh batches, each counted once
         var learner = Assert.IsType<ImpactLearner>(trainer.Learner);
         // The last fresh batch stops the run, possibly before the reuses of the batches still in the buffer.
         Assert.InRange(result.Updates, options.Impact.ReusesPerBatch * freshBatches - options.Impact.BufferBatches * options.Impact.ReusesPerBatch,
             options.Impact.ReusesPerBatch * freshBatches);
         Assert.Equal(result.Updates / options.Impact.TargetUpdatePeriod, learner.TargetUpdates);
+    }
+
+    [Fact]
+    public async Task ImpactWithOpportunisticReuseTrainsEachBatchOnceToKTimesAndCountsItsFramesOnce()
+    {
+        var options = TrainingOptions.ForEnvironment("CartPole-v1", "impact") with { MaxFrames = 64_000, TargetReturn = 1e9 };
+        Assert.True(options.Impact.OpportunisticReuse);
+        var trainer = new EmbeddedTrainer(options);
+        var result = await trainer.RunAsync(null, CancellationToken.None);
+        long freshBatches = result.Frames / (options.UnrollLength * options.EnvsPerActor * options.BatchUnrolls);
+        Assert.Equal(64_000, result.Frames);
+        // How often a batch is reused depends on how often the learner finds no fresh one: between once and K times.
+        Assert.InRange(result.Updates, freshBatches, options.Impact.ReusesPerBatch * freshBatches);
     }
 }
