@@ -183,14 +183,7 @@ public sealed class ImpactLoss
             double kl, klTarget;
             if (categorical)
             {
-                // d log pi(a)/dl_j = onehot_j - p_j; dH/dl_j = -p_j (log p_j + H).
-                for (int j = 0; j < P; j++)
-                {
-                    double p = rowProbs[j];
-                    if (p == 0) continue;
-                    grad[j] -= (float)(pgScale * p + entropyScale * p * (rowLogProbs[j] + entropy));
-                }
-                grad[(int)action[0]] += pgScale;
+                Categorical.AddLogProbAndEntropyGradient(rowLogProbs, rowProbs, entropy, (int)action[0], pgScale, entropyScale, grad);
                 kl = Categorical.KlFromLogProbs(mu, rowLogProbs);
                 klTarget = Categorical.KlFromLogProbs(target, rowLogProbs);
             }

@@ -229,14 +229,7 @@ public sealed class ImpalaLoss
                 double entropy = _entropies[i];
                 pgSum -= logProbs[a] * adv;
                 entropyTermSum += entropy;
-                // d log pi(a)/dl_j = onehot_j - p_j; dH/dl_j = -p_j (log p_j + H).
-                for (int j = 0; j < P; j++)
-                {
-                    double p = probs[j];
-                    if (p == 0) continue; // the limit of p log p is 0 (also avoids 0 * -inf)
-                    dCurrent[j] -= (float)(pgGradScale * p + entropyGradScale * p * (logProbs[j] + entropy));
-                }
-                dCurrent[a] += pgGradScale;
+                Categorical.AddLogProbAndEntropyGradient(logProbs, probs, entropy, a, pgGradScale, entropyGradScale, dCurrent);
             }
             else
             {

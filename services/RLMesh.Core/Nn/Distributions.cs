@@ -171,6 +171,23 @@ public static class Categorical
         return h;
     }
 
+    /// <summary>
+    /// grad += pgScale * d log pi(action)/dl + entropyScale * dH/dl from a <see cref="Decompose"/>d row:
+    /// d log pi(a)/dl_j = onehot_j - p_j and dH/dl_j = -p_j (log p_j + H).
+    /// </summary>
+    public static void AddLogProbAndEntropyGradient(ReadOnlySpan<float> logProbs, ReadOnlySpan<float> probs, double entropy,
+        int action, float pgScale, float entropyScale, Span<float> grad)
+    {
+        CheckAction(action, logProbs.Length);
+        for (int j = 0; j < probs.Length; j++)
+        {
+            double p = probs[j];
+            if (p == 0) continue; // the limit of p log p is 0 (also avoids 0 * -inf)
+            grad[j] -= (float)(pgScale * p + entropyScale * p * (logProbs[j] + entropy));
+        }
+        grad[action] += pgScale;
+    }
+
     /// <summary>KL(p || q) for logits <paramref name="pLogits"/> and a row of log-probabilities q (<see cref="Decompose"/>); clamped at 0.</summary>
     public static float KlFromLogProbs(ReadOnlySpan<float> pLogits, ReadOnlySpan<float> qLogProbs)
     {
