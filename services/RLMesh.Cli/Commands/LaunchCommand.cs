@@ -15,7 +15,8 @@ namespace RLMesh.Cli.Commands;
 /// server's /status, restarts a role that dies (up to --restarts times), and stops everything on Ctrl-C or when the
 /// learner finishes (solved or max frames). Exit code: 0 when the learner finished, 1 when a role kept failing,
 /// 130 when interrupted. With --mode central-inference there is no replay: the learner hosts the inference server on a
-/// free loopback port and the runners dial it (the launcher sets Learner:InferenceUrl and Runner:Connect).
+/// free loopback port and the runners dial it (the launcher sets Learner:InferenceUrl and Runner:Connect). With an
+/// on-policy algorithm (--algo ppo) it sets Replay:BatchUnrolls to --runners: one unroll per runner per batch.
 /// </summary>
 public static class LaunchCommand
 {
@@ -45,6 +46,14 @@ public static class LaunchCommand
             if (!values.ContainsKey("Learner:CheckpointDir") && builder.Configuration["Learner:CheckpointDir"] is null)
                 values["Learner:CheckpointDir"] = Path.Combine(logDir, "checkpoints");
 
+            if (cluster.Synchronous)
+            {
+                // On-policy: one unroll per runner per batch, so every batch is one version and every runner takes part.
+                string? given = builder.Configuration["Replay:BatchUnrolls"];
+                if (given is not null && given != count.ToString(CultureInfo.InvariantCulture))
+                    throw new UsageException($"{cluster.Algorithm} is on-policy: a batch is one unroll per runner, so Replay:BatchUnrolls ({given}) must equal --runners ({count}); leave it unset");
+                values["Replay:BatchUnrolls"] = count.ToString(CultureInfo.InvariantCulture);
+            }
             if (cluster.CentralInference)
             {
                 int port = ServerProcess.FreeLoopbackPort();
