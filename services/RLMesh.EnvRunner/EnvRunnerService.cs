@@ -44,8 +44,9 @@ public sealed partial class EnvRunnerService(
         await using var state = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RedisClusterState.ConnectAsync(cluster.WeightStore(collectOnPublish: false), logger, ct), logger, "Redis", health, Component, stoppingToken);
 
-        var spec = PolicyFactory.SpecFor(EnvRegistry.Spec(cluster.Env).ObservationSpace, EnvRegistry.Spec(cluster.Env).ActionSpace,
-            cluster.HiddenSizes(), Activation.Tanh);
+        // The learner's network, observation scaling included (it was built with scaling on while the learner's is off:
+        // behaviour logits then came from another function than the one trained).
+        var spec = cluster.PolicySpec();
         var net = ActorCriticNet.Create(spec, cluster.Seed);
         var sync = cluster.SyncOptions();
         var actor = new Actor(id, new VectorEnv(cluster.Env, options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))

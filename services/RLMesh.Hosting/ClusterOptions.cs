@@ -108,6 +108,15 @@ public sealed class ClusterOptions
         };
     }
 
+    /// <summary>
+    /// The policy network every role of the run builds, exactly as the learner does (its TrainingOptions: the
+    /// algorithm's defaults for <see cref="Env"/> with this run's <see cref="Hidden"/>). Observation scaling and the
+    /// initial log-std live in the spec, not in the weights, so a runner that built its network any other way would act
+    /// with a different policy than the one the learner trains, whatever the version says.
+    /// </summary>
+    public RLMesh.Core.Nn.NetworkSpec PolicySpec() =>
+        RLMesh.Core.Runtime.PolicyFactory.SpecFor(RLMesh.Core.Runtime.TrainingOptions.ForEnvironment(Env, Algorithm.ToLowerInvariant()) with { Hidden = HiddenSizes() });
+
     public int[] HiddenSizes()
     {
         var parts = Hidden.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

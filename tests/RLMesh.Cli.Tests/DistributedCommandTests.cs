@@ -175,4 +175,21 @@ public class DistributedCommandTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("on-policy", result.StdErr);
     }
+
+    [Theory]
+    [InlineData("CartPole-v1", "impala")]
+    [InlineData("CartPole-v1", "ppo")]
+    [InlineData("Acrobot-v1", "impact")]
+    [InlineData("Pendulum-v1", "vmpo")]
+    public void RunnersBuildExactlyTheLearnersNetwork(string env, string algorithm)
+    {
+        var cluster = new ClusterOptions { Env = env, Algorithm = algorithm, Hidden = "32,16" };
+        var learner = RLMesh.Core.Runtime.PolicyFactory.SpecFor(new RLMesh.Learner.LearnerOptions().ToTrainingOptions(cluster));
+        var runner = cluster.PolicySpec();
+        Assert.Equal(learner.Hidden, runner.Hidden);
+        Assert.Equal(learner.Head, runner.Head);
+        Assert.Equal(learner.InputScale, runner.InputScale); // observation scaling is part of the policy, not of the weights
+        Assert.Equal(learner.InputShift, runner.InputShift);
+        Assert.Equal(learner.ObservationSize, runner.ObservationSize);
+    }
 }
