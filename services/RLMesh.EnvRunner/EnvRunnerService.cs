@@ -21,6 +21,9 @@ namespace RLMesh.EnvRunner;
 /// frames, episodes) to Redis every <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server
 /// sees dead runners vanish.
 /// It produces nothing until the first weights exist, so every unroll carries a real policy version.
+/// With an on-policy algorithm (ppo, <see cref="ClusterOptions.Synchronous"/>) the sync policy is not asked: after every
+/// unroll the runner waits for the version after the one it acted with (Core's <see cref="SynchronousActing"/>), at most
+/// <see cref="EnvRunnerOptions.VersionWaitSeconds"/>, then steps again with the newest weights (liveness).
 /// </summary>
 public sealed partial class EnvRunnerService(
     ClusterOptions cluster,
