@@ -21,6 +21,9 @@ namespace RLMesh.EnvRunner;
 /// frames, episodes) to Redis every <see cref="EnvRunnerOptions.HeartbeatSeconds"/> with a TTL, so the parameter server
 /// sees dead runners vanish.
 /// It produces nothing until the first weights exist, so every unroll carries a real policy version.
+/// With an on-policy algorithm (ppo, <see cref="ClusterOptions.Synchronous"/>) the sync policy is not asked: after every
+/// unroll the runner waits for the version after the one it acted with (Core's <see cref="SynchronousActing"/>), at most
+/// <see cref="EnvRunnerOptions.VersionWaitSeconds"/>, then steps again with the newest weights (liveness).
 /// </summary>
 public sealed partial class EnvRunnerService(
     ClusterOptions cluster,
@@ -44,8 +47,9 @@ public sealed partial class EnvRunnerService(
         await using var state = await ServiceDefaults.ConnectWithRetryAsync(
             ct => RedisClusterState.ConnectAsync(cluster.WeightStore(collectOnPublish: false), logger, ct), logger, "Redis", health, Component, stoppingToken);
 
-        var spec = PolicyFactory.SpecFor(EnvRegistry.Spec(cluster.Env).ObservationSpace, EnvRegistry.Spec(cluster.Env).ActionSpace,
-            cluster.HiddenSizes(), Activation.Tanh);
+        // The learner's network, observation scaling included (it was built with scaling on while the learner's is off:
+        // behaviour logits then came from another function than the one trained).
+        var spec = cluster.PolicySpec();
         var net = ActorCriticNet.Create(spec, cluster.Seed);
         var sync = cluster.SyncOptions();
         var actor = new Actor(id, new VectorEnv(cluster.Env, options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))
@@ -54,8 +58,15 @@ public sealed partial class EnvRunnerService(
             DivergenceBoard = store.CreateDivergenceBoard(),
             Metrics = metrics,
         };
+        // On-policy (ppo): after each unroll wait for the next version instead of asking the sync policy (Core's
+        // SynchronousActing, as the embedded actors do, with a bounded patience for liveness).
+        bool onPolicy = cluster.Synchronous;
+        var patience = TimeSpan.FromSeconds(options.VersionWaitSeconds);
         health.Ready(Component);
-        Log.Started(logger, id, cluster.Env, options.Envs, cluster.UnrollLength, cluster.Run, RLMesh.Core.Sync.SyncOptions.Name(sync.Mode));
+        Log.Started(logger, id, cluster.Env, options.Envs, cluster.UnrollLength, cluster.Run,
+            onPolicy ? $"on-policy ({cluster.Algorithm}: a new version after every unroll)" : RLMesh.Core.Sync.SyncOptions.Name(sync.Mode));
+        if (onPolicy && sync.Mode != RLMesh.Core.Sync.SyncMode.EveryUnroll)
+            Log.SyncIgnored(logger, id, RLMesh.Core.Sync.SyncOptions.Name(sync.Mode), cluster.Algorithm);
 
         using var stopHeartbeats = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var heartbeats = RunnerHeartbeats.RunAsync(state, id, TimeSpan.FromSeconds(options.HeartbeatSeconds),
@@ -77,16 +88,26 @@ public sealed partial class EnvRunnerService(
                     await store.WaitForHintAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
             }
             long lastLook = Stopwatch.GetTimestamp();
+            bool first = true;
             while (!stoppingToken.IsCancellationRequested)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                // Hints move LatestVersion; a lost hint (Redis reconnect) must not leave a runner that rarely pulls (APS) blind.
-                if (Stopwatch.GetElapsedTime(lastLook, t0) > LatestLookInterval)
+                if (onPolicy)
                 {
-                    await TryAsync(() => store.RefreshLatestVersionAsync(stoppingToken));
-                    lastLook = t0;
+                    if (!first)
+                        await AwaitNextVersionAsync(actor, store, net.Parameters.Count, patience, stoppingToken);
                 }
-                await TryPullAsync(actor, store, net.Parameters.Count, policy: true, stoppingToken);
+                else
+                {
+                    // Hints move LatestVersion; a lost hint (Redis reconnect) must not leave a runner that rarely pulls (APS) blind.
+                    if (Stopwatch.GetElapsedTime(lastLook, t0) > LatestLookInterval)
+                    {
+                        await TryAsync(() => store.RefreshLatestVersionAsync(stoppingToken));
+                        lastLook = t0;
+                    }
+                    await TryPullAsync(actor, store, net.Parameters.Count, policy: true, stoppingToken);
+                }
+                first = false;
                 long t1 = Stopwatch.GetTimestamp();
                 var unroll = actor.Unroll();
                 int episodes = unroll.Episodes.Count;
@@ -109,6 +130,28 @@ public sealed partial class EnvRunnerService(
     }
 
     private static readonly TimeSpan LatestLookInterval = TimeSpan.FromMilliseconds(500);
+    /// <summary>On-policy: a waiting runner polls Redis this often in case a version hint was lost (hints end waits early).</summary>
+    private static readonly TimeSpan VersionPollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// On-policy: waits until a version newer than the one the last unroll was stepped with is published and loads it.
+    /// When <paramref name="patience"/> runs out the runner steps again with the newest weights it can get (usually the
+    /// same version) and says so: the batch its unroll went into may never train (lost or refused), or may lack a dead
+    /// runner's unroll, and the extra unroll of the current version completes the next one.
+    /// </summary>
+    private async Task AwaitNextVersionAsync(Actor actor, RedisWeightStore store, int parameterCount, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        long acted = actor.PolicyVersion;
+        bool newer = await SynchronousActing.AwaitNewerVersionAsync(
+            ct => new ValueTask<bool>(TryPullAsync(actor, store, parameterCount, policy: false, ct)),
+            (delay, ct) => store.WaitForVersionAboveAsync(actor.PolicyVersion, delay, ct),
+            VersionPollInterval, patience, cancellationToken);
+        if (!newer)
+        {
+            stats.AddVersionWaitExpired();
+            Log.VersionWaitExpired(logger, stats.RunnerId, acted, patience.TotalSeconds, store.LatestVersion);
+        }
+    }
 
     /// <summary>
     /// Pulls newer weights: as the sync policy decides (<paramref name="policy"/>), or whenever there are any (the first
@@ -174,5 +217,13 @@ public sealed partial class EnvRunnerService(
 
         [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Runner {RunnerId} could not pull weights (keeping its version): {Reason}")]
         public static partial void PullFailed(ILogger logger, string runnerId, string reason);
+
+        [LoggerMessage(EventId = 3104, Level = LogLevel.Warning,
+            Message = "Runner {RunnerId} waited {Seconds:F1} s for a version after v{Version} (latest seen v{Latest}); stepping again with the newest weights")]
+        public static partial void VersionWaitExpired(ILogger logger, string runnerId, long version, double seconds, long latest);
+
+        [LoggerMessage(EventId = 3105, Level = LogLevel.Warning,
+            Message = "Runner {RunnerId}: Sync {Sync} does not apply to on-policy {Algorithm}; the runner takes every new version and waits for it after each unroll")]
+        public static partial void SyncIgnored(ILogger logger, string runnerId, string sync, string algorithm);
     }
 }

@@ -46,7 +46,12 @@ public sealed class EnvRunnerStats(string runnerId) : IServiceStats
 
     internal void SetRejectedSnapshots(long value) => Interlocked.Exchange(ref _rejectedSnapshots, value);
 
-    private long _publishRetries;
+    private long _publishRetries, _versionWaitsExpired;
+
+    /// <summary>On-policy: waits for the next version that ran out of patience (the runner stepped again with its version).</summary>
+    public long VersionWaitsExpired => Interlocked.Read(ref _versionWaitsExpired);
+
+    internal void AddVersionWaitExpired() => Interlocked.Increment(ref _versionWaitsExpired);
 
     /// <summary>Unroll publishes sent again after the broker refused them (full queue) or the connection dropped.</summary>
     internal void SetPublishRetries(long value) => Interlocked.Exchange(ref _publishRetries, value);
@@ -65,5 +70,6 @@ public sealed class EnvRunnerStats(string runnerId) : IServiceStats
         ["step_seconds_total"] = Seconds(ref _stepTicks),
         ["publish_seconds_total"] = Seconds(ref _publishTicks),
         ["publish_retries_total"] = Interlocked.Read(ref _publishRetries),
+        ["version_waits_expired_total"] = VersionWaitsExpired,
     };
 }

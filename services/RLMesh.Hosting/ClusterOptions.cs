@@ -58,10 +58,21 @@ public sealed class ClusterOptions
     public int BatchQueueMaxLength { get; set; } = 1;
 
     /// <summary>
-    /// The learner's algorithm (as `rlmesh train --algo`): impala, impact or vmpo. PPO is on-policy (synchronous actors,
-    /// policy lag 0), which a cluster of queues cannot give; it runs embedded only (`rlmesh train --algo ppo`).
+    /// The learner's algorithm (as `rlmesh train --algo`): impala, impact, ppo or vmpo. PPO is on-policy
+    /// (<see cref="Synchronous"/>): every role reads this key and changes its behaviour for it.
     /// </summary>
     public string Algorithm { get; set; } = "impala";
+
+    /// <summary>
+    /// On-policy lockstep, derived from <see cref="Algorithm"/> (Core's <c>TrainingOptions.Synchronous</c>, set by PPO's
+    /// defaults): runners wait for a new version after every unroll instead of following <see cref="Sync"/>, replay
+    /// forms batches of one policy version (Replay:BatchUnrolls must be the number of runners), and the learner trains
+    /// only on batches whose every part carries its current version (docs/distributed.md, "On-policy PPO").
+    /// </summary>
+    public bool Synchronous =>
+        RLMesh.Core.Envs.EnvRegistry.Ids.Contains(Env)
+        && RLMesh.Core.Runtime.AlgorithmDefaults.Names.Contains(Algorithm.ToLowerInvariant())
+        && RLMesh.Core.Runtime.TrainingOptions.ForEnvironment(Env, Algorithm.ToLowerInvariant()).Synchronous;
 
     /// <summary>When runners pull weights: every-unroll, every-k, aps or aps-adaptive (as `rlmesh train --sync`; env RLMESH_SYNC).</summary>
     public string Sync { get; set; } = "every-unroll";
@@ -96,6 +107,15 @@ public sealed class ClusterOptions
             StalenessTarget = StalenessTarget ?? defaults.StalenessTarget,
         };
     }
+
+    /// <summary>
+    /// The policy network every role of the run builds, exactly as the learner does (its TrainingOptions: the
+    /// algorithm's defaults for <see cref="Env"/> with this run's <see cref="Hidden"/>). Observation scaling and the
+    /// initial log-std live in the spec, not in the weights, so a runner that built its network any other way would act
+    /// with a different policy than the one the learner trains, whatever the version says.
+    /// </summary>
+    public RLMesh.Core.Nn.NetworkSpec PolicySpec() =>
+        RLMesh.Core.Runtime.PolicyFactory.SpecFor(RLMesh.Core.Runtime.TrainingOptions.ForEnvironment(Env, Algorithm.ToLowerInvariant()) with { Hidden = HiddenSizes() });
 
     public int[] HiddenSizes()
     {
@@ -200,10 +220,12 @@ public sealed class ClusterOptions
         {
             errors.Add(e.Message);
         }
-        if (Algorithm.Equals("ppo", StringComparison.OrdinalIgnoreCase))
-            errors.Add("Algorithm ppo is on-policy (synchronous actors) and runs embedded only: use rlmesh train --algo ppo, or impala, impact or vmpo in a cluster");
-        else if (!new[] { "impala", "impact", "vmpo" }.Contains(Algorithm.ToLowerInvariant()))
-            errors.Add($"Algorithm must be impala, impact or vmpo in a cluster, not '{Algorithm}'");
+        if (!RLMesh.Core.Runtime.AlgorithmDefaults.Names.Contains(Algorithm.ToLowerInvariant()))
+            errors.Add($"Algorithm must be {string.Join(", ", RLMesh.Core.Runtime.AlgorithmDefaults.Names)}, not '{Algorithm}'");
+        // SEED-style inference answers every step with the learner's newest parameters while the learner updates, so a
+        // batch mixes versions by construction; an on-policy lockstep there would stall every env at every update.
+        else if (Synchronous && CentralInference)
+            errors.Add($"Algorithm {Algorithm} is on-policy and runs with Mode actors (runners wait for each new version); central inference runs impala, impact or vmpo");
         if (!string.IsNullOrEmpty(PrometheusUrl) && (!Uri.TryCreate(PrometheusUrl, UriKind.Absolute, out var prometheus) || prometheus.Scheme is not ("http" or "https")))
             errors.Add($"PrometheusUrl must be an absolute http(s) URL, not '{PrometheusUrl}'");
         return errors;

@@ -49,7 +49,7 @@ public sealed class LearnerOptions
             },
         };
         if (EntropyCost is float e)
-            o = o with { Impala = o.Impala with { EntropyCost = e }, Impact = o.Impact with { EntropyCost = e } };
+            o = o with { Impala = o.Impala with { EntropyCost = e }, Impact = o.Impact with { EntropyCost = e }, Ppo = o.Ppo with { EntropyCost = e } };
         return o;
     }
 }

@@ -20,7 +20,8 @@ public static class LearnerRegistration
         builder.Services.AddSingleton<IServiceStats>(stats);
         builder.Services.AddSingleton<IHostedService>(sp => new LearnerService(
             sp.GetClusterOptions(), options, stats, sp.GetRequiredService<IRuntimeMetrics>(),
-            sp.GetRequiredService<MetricRegistry>().Gauge(MetricCatalog.CheckpointAge).Value, sp.GetRequiredService<ServiceHealth>(),
+            sp.GetRequiredService<MetricRegistry>().Gauge(MetricCatalog.CheckpointAge).Value,
+            sp.GetRequiredService<MetricRegistry>().Counter(MetricCatalog.LearnerBatchesDiscarded).WithLabels("stale"), sp.GetRequiredService<ServiceHealth>(),
             sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<LearnerService>>()));
         return builder;
     }

@@ -23,6 +23,11 @@ namespace RLMesh.Learner;
 /// at max(checkpoint version, store's latest) + 1, publishing the restored weights first so runners follow at once.
 /// A batch is acknowledged only after its update (the next dequeue acks it), so a crash re-delivers it.
 /// </para>
+/// <para>
+/// On-policy algorithms (ppo, <see cref="ClusterOptions.Synchronous"/>): a batch is trained only when every part carries
+/// the learner's current version, so the measured policy lag is 0; others are discarded, counted and logged
+/// (<see cref="DiscardStaleAsync"/>).
+/// </para>
 /// </summary>
 public sealed partial class LearnerService(
     ClusterOptions cluster,
@@ -30,6 +35,7 @@ public sealed partial class LearnerService(
     LearnerStats stats,
     IRuntimeMetrics metrics,
     Gauge checkpointAge,
+    Counter staleDiscards,
     ServiceHealth health,
     IHostApplicationLifetime lifetime,
     ILogger<LearnerService> logger) : BackgroundService
@@ -118,6 +124,11 @@ public sealed partial class LearnerService(
                 long waitStarted = Stopwatch.GetTimestamp();
                 var (batch, fresh, parts) = await source.NextAsync(stoppingToken);
                 stats.WaitSeconds += Stopwatch.GetElapsedTime(waitStarted).TotalSeconds;
+                if (o.Synchronous && SynchronousActing.OffPolicySegments(parts, learner.Version) is { Count: > 0 } offPolicy)
+                {
+                    await DiscardStaleAsync(learner, parts, offPolicy, publisher, store, stoppingToken);
+                    continue;
+                }
                 lagSum += reporter.Trained(parts, learner.Version);
                 lagCount++;
                 if (o.AnnealLearningRate)
@@ -188,6 +199,40 @@ public sealed partial class LearnerService(
             lifetime.StopApplication();
     }
 
+    /// <summary>
+    /// On-policy (ppo): a batch with a part that the current parameters did not produce (a redelivery after a learner
+    /// restart, an unroll of a runner that acted before the last update) is not trained on; it is counted
+    /// (<c>rlmesh_learner_batches_discarded_total{reason="stale"}</c>) and logged, and acknowledged with the next take.
+    /// Liveness: the runners wait for a version newer than the one they acted with. A learner that (re)starts publishes
+    /// its weights under a new version first, which wakes them; a discarded batch whose parts are all older than the
+    /// learner means the runners never saw the learner's current version (its publish failed, Redis was away), so it is
+    /// offered again here unless Redis already has it. A batch discarded for any other reason leaves its runners to
+    /// their own patience (Runner:VersionWaitSeconds): they step again with the newest version and fill the next batch.
+    /// </summary>
+    private async Task DiscardStaleAsync(ILearner learner, IReadOnlyList<RLMesh.Core.Data.Trajectory> parts,
+        IReadOnlyList<RLMesh.Core.Data.BatchSegment> offPolicy, SnapshotPublisher publisher, RedisWeightStore store, CancellationToken cancellationToken)
+    {
+        stats.BatchesDiscardedStale++;
+        staleDiscards.Inc();
+        int total = parts.Sum(p => p.SegmentsOrSelf().Count());
+        var oldest = offPolicy.MinBy(s => s.PolicyVersion);
+        Log.StaleBatchDiscarded(logger, learner.Version, offPolicy.Count, total, oldest.Source, oldest.PolicyVersion, stats.BatchesDiscardedStale);
+        if (publisher.PublishedVersion >= learner.Version)
+            return;
+        try
+        {
+            if (await store.RefreshLatestVersionAsync(cancellationToken) >= learner.Version)
+                return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.ReportFailed(logger, e.Message);
+            return; // Redis is away: nobody could load the weights now; the next discarded batch tries again.
+        }
+        Log.Republishing(logger, learner.Version);
+        publisher.Offer(Snapshot(learner));
+    }
+
     private static WeightSnapshot Snapshot(ILearner learner) =>
         new(learner.Version, learner.Network.Parameters.Values.ToArray());
 
@@ -238,6 +283,14 @@ public sealed partial class LearnerService(
 
         [LoggerMessage(EventId = 3308, Level = LogLevel.Information, Message = "Central inference: runners dial {Url}")]
         public static partial void Serving(ILogger logger, Uri url);
+
+        [LoggerMessage(EventId = 3309, Level = LogLevel.Warning,
+            Message = "Discarded an off-policy batch at v{Version}: {OffPolicy} of {Parts} parts from other versions (oldest {Source} at v{PartVersion}); {Total} discarded so far")]
+        public static partial void StaleBatchDiscarded(ILogger logger, long version, int offPolicy, int parts, string source, long partVersion, long total);
+
+        [LoggerMessage(EventId = 3310, Level = LogLevel.Warning,
+            Message = "Runners act with versions older than v{Version}, which Redis does not have: publishing it again")]
+        public static partial void Republishing(ILogger logger, long version);
 
         [LoggerMessage(EventId = 3307, Level = LogLevel.Information,
             Message = "Learner finished ({State}) at v{Version}, {Frames} frames, mean return {MeanReturn:F1}")]

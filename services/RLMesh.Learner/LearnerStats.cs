@@ -18,6 +18,8 @@ public sealed class LearnerStats : IServiceStats
     public double BaselineLoss { get; internal set; }
     public double Entropy { get; internal set; }
     public double MeanPolicyLag { get; internal set; }
+    /// <summary>On-policy: batches taken and not trained on because a part came from other parameters.</summary>
+    public long BatchesDiscardedStale { get; internal set; }
     public DateTimeOffset? LastCheckpoint { get; internal set; }
     public long CheckpointVersion { get; internal set; } = -1;
     public long SnapshotPublishFailures { get; internal set; }
@@ -38,6 +40,7 @@ public sealed class LearnerStats : IServiceStats
         [MetricCatalog.LearnerEntropy.Name] = Entropy,
         [MetricCatalog.EpisodeReturnMean.Name] = MeanReturn,
         [MetricCatalog.PolicyLag.Name] = MeanPolicyLag,
+        [MetricCatalog.LearnerBatchesDiscarded.Name + "{reason=stale}"] = BatchesDiscardedStale,
         [MetricCatalog.CheckpointAge.Name] = LastCheckpoint is { } t ? (DateTimeOffset.UtcNow - t).TotalSeconds : null,
         ["frames"] = Frames,
         ["episodes"] = Episodes,

@@ -65,7 +65,9 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
         {
             await _signal.WaitAsync(token).ConfigureAwait(false);
             Volatile.Write(ref _busy, 1);
-            if (Interlocked.Exchange(ref _pending, null) is not { } snapshot)
+            // An offer again of a version already accepted (the on-policy learner re-offers its version when runners
+            // seem not to have it) would be refused as a reused version: it is simply dropped.
+            if (Interlocked.Exchange(ref _pending, null) is not { } snapshot || snapshot.Version <= PublishedVersion)
             {
                 Volatile.Write(ref _busy, 0);
                 continue;

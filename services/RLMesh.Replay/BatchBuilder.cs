@@ -92,3 +92,106 @@ public sealed class FifoBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
         return true;
     }
 }
+
+/// <summary>
+/// On-policy batches (ppo): every batch is <c>B</c> unrolls of one policy version, B being the number of runners, so in
+/// the lockstep each runner contributes its one unroll of the learner's current version. Versions only grow (the
+/// learner never reuses one), so an unroll older than the newest version seen here can never be part of an on-policy
+/// batch again: it is dropped and counted (<see cref="Dropped"/>, with <see cref="LastDropped"/> for the log), and the
+/// pending unrolls of an older version are dropped when the first unroll of a newer one arrives. Unrolls of the current
+/// version beyond B (a runner that waited too long and stepped again, a restarted runner) are kept for the next batch
+/// of that version: if the batch just formed is lost or refused, runners step again with the same version and those
+/// unrolls help fill its replacement; once a newer version arrives they are dropped like any other stale unroll.
+/// A batch may then hold two unrolls of one runner; it is on-policy all the same (one version, one set of parameters).
+/// The learner checks again (a replay restart forgets the newest version seen) and never trains on a mixed batch.
+/// </summary>
+public sealed class OnPolicyBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
+{
+    private readonly int _unrollsPerBatch;
+    private readonly List<Trajectory> _pending = [];
+    private readonly List<EncodedUnroll> _pendingEncoded = [];
+    private long _newest = -1;
+
+    public OnPolicyBatchBuilder(int unrollsPerBatch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(unrollsPerBatch, 1);
+        _unrollsPerBatch = unrollsPerBatch;
+    }
+
+    public int Pending => _pending.Count + _pendingEncoded.Count;
+    /// <summary>Unrolls dropped because a newer version had been seen.</summary>
+    public long Dropped { get; private set; }
+    /// <summary>The most recent drop: the unroll's source and version, and the newest version seen then.</summary>
+    public (string Source, long Version, long Newest)? LastDropped { get; private set; }
+
+    bool IEncodedBatchBuilder.Add(EncodedUnroll unroll)
+    {
+        if (_pendingEncoded.Count > 0 && !unroll.SharesShapeWith(_pendingEncoded[0]))
+            return false;
+        if (Admit(unroll.Source, unroll.PolicyVersion, _pendingEncoded, u => u.Source, u => u.PolicyVersion))
+            _pendingEncoded.Add(unroll);
+        return true;
+    }
+
+    bool IEncodedBatchBuilder.TryTake(out EncodedUnroll batch)
+    {
+        if (_pendingEncoded.Count < _unrollsPerBatch)
+        {
+            batch = null!;
+            return false;
+        }
+        batch = _unrollsPerBatch == 1 ? _pendingEncoded[0] : EncodedUnroll.Concatenate(_pendingEncoded.GetRange(0, _unrollsPerBatch));
+        _pendingEncoded.RemoveRange(0, _unrollsPerBatch);
+        return true;
+    }
+
+    public bool Add(Trajectory unroll)
+    {
+        if (_pending.Count > 0)
+        {
+            var first = _pending[0];
+            if (unroll.Steps != first.Steps || unroll.ObservationSize != first.ObservationSize
+                || unroll.ActionSize != first.ActionSize || unroll.PolicyOutputSize != first.PolicyOutputSize)
+                return false;
+        }
+        if (Admit(unroll.Source, unroll.PolicyVersion, _pending, u => u.Source, u => u.PolicyVersion))
+            _pending.Add(unroll);
+        return true;
+    }
+
+    public bool TryTake(out Trajectory batch)
+    {
+        if (_pending.Count < _unrollsPerBatch)
+        {
+            batch = null!;
+            return false;
+        }
+        batch = _unrollsPerBatch == 1 ? _pending[0] : Trajectory.Concatenate(_pending.GetRange(0, _unrollsPerBatch));
+        _pending.RemoveRange(0, _unrollsPerBatch);
+        return true;
+    }
+
+    /// <summary>True when the unroll joins <paramref name="pending"/>; drops older unrolls (this one or the pending ones).</summary>
+    private bool Admit<T>(string source, long version, List<T> pending, Func<T, string> sourceOf, Func<T, long> versionOf)
+    {
+        if (version < _newest)
+        {
+            Drop(source, version);
+            return false;
+        }
+        if (version > _newest)
+        {
+            _newest = version;
+            foreach (var old in pending)
+                Drop(sourceOf(old), versionOf(old));
+            pending.Clear();
+        }
+        return true;
+    }
+
+    private void Drop(string source, long version)
+    {
+        Dropped++;
+        LastDropped = (source, version, _newest);
+    }
+}

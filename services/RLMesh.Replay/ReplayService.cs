@@ -31,7 +31,7 @@ public sealed class ReplayStats(MetricRegistry registry) : IServiceStats
         _deadLetters.WithLabels(queue, InvalidMessageException.Classify(reason)).Inc();
     }
 
-    internal long UnrollsConsumed, BatchesPublished, UnrollsRefused, DeadLetters;
+    internal long UnrollsConsumed, BatchesPublished, UnrollsRefused, DeadLetters, UnrollsDroppedStale;
     internal int Pending;
     public string Component => "replay";
 
@@ -41,6 +41,7 @@ public sealed class ReplayStats(MetricRegistry registry) : IServiceStats
         [MetricCatalog.MessagesPublished.Name + "{queue=batches}"] = Interlocked.Read(ref BatchesPublished),
         [MetricCatalog.DeadLetters.Name + "{queue=unrolls}"] = Interlocked.Read(ref DeadLetters),
         ["unrolls_refused_shape"] = Interlocked.Read(ref UnrollsRefused),
+        ["unrolls_dropped_stale"] = Interlocked.Read(ref UnrollsDroppedStale),
         ["pending_unrolls"] = Volatile.Read(ref Pending),
     };
 }
@@ -78,7 +79,7 @@ public sealed partial class ReplayService(
         unrolls.ConsumeEncoded = encoded is not null;
         await unrolls.StartConsumingAsync(stoppingToken);
         health.Ready(Component);
-        Log.Started(logger, cluster.Run, options.BatchUnrolls);
+        Log.Started(logger, cluster.Run, builder is OnPolicyBatchBuilder ? "on-policy (one version per batch)" : "FIFO", options.BatchUnrolls);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -103,6 +104,7 @@ public sealed partial class ReplayService(
         Consumed();
         if (!builder.Add(unroll))
             Refused(unroll.Source, unroll.Steps, unroll.ObservationSize, unroll.PolicyOutputSize);
+        ReportStaleDrops();
         while (builder.TryTake(out var batch))
         {
             await batches.EnqueueAsync(batch, stoppingToken);
@@ -116,11 +118,23 @@ public sealed partial class ReplayService(
         Consumed();
         if (!encoded.Add(unroll))
             Refused(unroll.Source, unroll.Steps, unroll.ObservationSize, unroll.PolicyOutputSize);
+        ReportStaleDrops();
         while (encoded.TryTake(out var batch))
         {
             await batches.EnqueueAsync(batch, stoppingToken);
             PublishedOne();
         }
+    }
+
+    /// <summary>On-policy batches: unrolls the builder dropped as older than a version it has seen are counted and logged.</summary>
+    private void ReportStaleDrops()
+    {
+        if (builder is not OnPolicyBatchBuilder onPolicy || onPolicy.Dropped == Interlocked.Read(ref stats.UnrollsDroppedStale))
+            return;
+        long dropped = onPolicy.Dropped - Interlocked.Read(ref stats.UnrollsDroppedStale);
+        Interlocked.Exchange(ref stats.UnrollsDroppedStale, onPolicy.Dropped);
+        if (onPolicy.LastDropped is var (source, version, newest))
+            Log.StaleDropped(logger, dropped, source, version, newest);
     }
 
     private void Consumed()
@@ -143,12 +157,16 @@ public sealed partial class ReplayService(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Replay for run {Run}: FIFO batches of {Unrolls} unrolls")]
-        public static partial void Started(ILogger logger, string run, int unrolls);
+        [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Replay for run {Run}: {Kind} batches of {Unrolls} unrolls")]
+        public static partial void Started(ILogger logger, string run, string kind, int unrolls);
 
         [LoggerMessage(EventId = 3202, Level = LogLevel.Error,
             Message = "Refused an unroll from {Source} whose shape (T={Steps}, obs {Obs}, policy {Policy}) does not match the batch being formed")]
         public static partial void ShapeRefused(ILogger logger, string source, int steps, int obs, int policy);
+
+        [LoggerMessage(EventId = 3204, Level = LogLevel.Warning,
+            Message = "Dropped {Count} unroll(s) older than v{Newest} for on-policy batches (last: {Source} at v{Version})")]
+        public static partial void StaleDropped(ILogger logger, long count, string source, long version, long newest);
 
         [LoggerMessage(EventId = 3203, Level = LogLevel.Information,
             Message = "Replay stopped: {Unrolls} unrolls consumed, {Batches} batches published, {Invalid} dead-lettered")]

@@ -37,6 +37,7 @@ public static class MetricCatalog
     public static readonly MetricDefinition LearnerUpdateDuration = new("rlmesh_learner_update_duration_seconds", MetricType.Histogram, "seconds", [], "Wall time of one learner update.") { Buckets = SecondsBuckets };
     public static readonly MetricDefinition LearnerLoss = new("rlmesh_learner_loss", MetricType.Gauge, "loss", ["term"], "Last learner loss by term (total, policy, baseline, entropy).");
     public static readonly MetricDefinition LearnerEntropy = new("rlmesh_learner_entropy", MetricType.Gauge, "nats", [], "Mean policy entropy over the last batch.");
+    public static readonly MetricDefinition LearnerBatchesDiscarded = new("rlmesh_learner_batches_discarded_total", MetricType.Counter, "batches", ["reason"], "Batches the learner took and did not train on (stale: an on-policy learner got a part produced by other parameters than its current ones).");
     public static readonly MetricDefinition LearnerVersion = new("rlmesh_learner_version", MetricType.Gauge, "version", [], "Version of the learner's current parameters.");
     public static readonly MetricDefinition QueueDepth = new("rlmesh_queue_depth", MetricType.Gauge, "messages", ["queue"], "Messages waiting in a queue.");
     public static readonly MetricDefinition MessagesPublished = new("rlmesh_messages_published_total", MetricType.Counter, "messages", ["queue"], "Messages published (confirmed) to a queue.");
@@ -54,7 +55,7 @@ public static class MetricCatalog
     [
         EnvFrames, Episodes, EpisodeReturn, EpisodeReturnMean, PolicyLag, PolicyDivergence, RunnerVersionLag,
         RunnerLocalVersionLag, WeightPulls, WeightPullBytes, ApsThreshold, LearnerUpdates, LearnerUpdateDuration, LearnerLoss,
-        LearnerEntropy, LearnerVersion, QueueDepth, MessagesPublished, MessagesConsumed, DeadLetters,
+        LearnerEntropy, LearnerBatchesDiscarded, LearnerVersion, QueueDepth, MessagesPublished, MessagesConsumed, DeadLetters,
         SnapshotPublishDuration, SnapshotLoadDuration, SnapshotsRejected, CheckpointAge, RunnerHeartbeatAge,
         RunnersConnected, StalenessTarget,
     ];

@@ -2,6 +2,7 @@ using Xunit;
 using Microsoft.Extensions.Configuration;
 using RLMesh.Core.Data;
 using RLMesh.Hosting;
+using RLMesh.Messaging.Codec;
 using RLMesh.Replay;
 
 namespace RLMesh.Cli.Tests;
@@ -98,5 +99,97 @@ public class DistributedCommandTests
         Assert.Equal(2f, batch.Rewards[16]);
         Assert.Equal(1, builder.Pending);
         Assert.False(builder.TryTake(out _));
+    }
+
+    [Fact]
+    public void OnPolicyBatchesHoldOneVersionAndDropUnrollsOlderThanTheNewestSeen()
+    {
+        var builder = new OnPolicyBatchBuilder(2);
+        Trajectory Unroll(string source, long version) => new(20, 16, 4, 1, 2) { PolicyVersion = version, Source = source };
+
+        Assert.True(builder.Add(Unroll("a", 5)));
+        Assert.True(builder.Add(Unroll("b", 6)));        // newer: the pending v5 unroll can never train any more
+        Assert.Equal(1, builder.Dropped);
+        Assert.Equal(("a", 5L, 6L), builder.LastDropped);
+        Assert.False(builder.TryTake(out _));
+        Assert.True(builder.Add(Unroll("c", 5)));        // a late v5 unroll (a runner restarted from an older version)
+        Assert.Equal(2, builder.Dropped);
+        Assert.False(builder.TryTake(out _));
+        Assert.True(builder.Add(Unroll("a", 6)));
+        Assert.True(builder.TryTake(out var batch));
+        Assert.Equal(6, batch.PolicyVersion);
+        Assert.Equal(["b", "a"], batch.Segments.Select(s => s.Source));
+        Assert.All(batch.Segments, s => Assert.Equal(6, s.PolicyVersion));
+
+        // Surplus unrolls of the current version wait for the next batch of that version (liveness when a batch is lost) ...
+        Assert.True(builder.Add(Unroll("c", 6)));
+        Assert.Equal(1, builder.Pending);
+        // ... and go as soon as a newer version shows up.
+        Assert.True(builder.Add(Unroll("a", 7)));
+        Assert.Equal(3, builder.Dropped);
+        Assert.Equal(1, builder.Pending);
+        Assert.False(builder.Add(new Trajectory(10, 16, 4, 1, 2) { PolicyVersion = 7 }));
+    }
+
+    [Fact]
+    public void OnPolicyBatchesOfWireFormsMatchTheDecodedOnes()
+    {
+        IEncodedBatchBuilder builder = new OnPolicyBatchBuilder(2);
+        EncodedUnroll Unroll(string source, long version) =>
+            EncodedUnroll.FromTrajectory(new Trajectory(4, 2, 4, 1, 2) { PolicyVersion = version, Source = source });
+
+        Assert.True(builder.Add(Unroll("a", 3)));
+        Assert.True(builder.Add(Unroll("b", 2)));        // older than the newest seen: dropped, not refused
+        Assert.Equal(1, ((OnPolicyBatchBuilder)builder).Dropped);
+        Assert.False(builder.TryTake(out _));
+        Assert.True(builder.Add(Unroll("b", 3)));
+        Assert.True(builder.TryTake(out var batch));
+        var decoded = batch.ToTrajectory();
+        Assert.Equal(3, decoded.PolicyVersion);
+        Assert.Equal(["a", "b"], decoded.Segments.Select(s => s.Source));
+    }
+
+    [Fact]
+    public void PpoIsAValidClusterAlgorithmAndMakesTheRunOnPolicy()
+    {
+        Assert.Empty(new ClusterOptions { Algorithm = "ppo" }.Validate());
+        Assert.True(new ClusterOptions { Algorithm = "PPO" }.Synchronous);
+        Assert.False(new ClusterOptions { Algorithm = "impala" }.Synchronous);
+        Assert.Contains(new ClusterOptions { Algorithm = "dqn" }.Validate(), e => e.Contains("impala, impact, ppo, vmpo"));
+        Assert.Contains(new ClusterOptions { Algorithm = "ppo", Mode = "central-inference" }.Validate(),
+            e => e.Contains("on-policy") && e.Contains("Mode actors"));
+    }
+
+    [Fact]
+    public void LaunchPpoWithABatchThatIsNotOneUnrollPerRunnerIsAUsageError()
+    {
+        var result = CliRunner.Run("launch", "--algo", "ppo", "--runners", "4", "--batch-unrolls", "2");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("must equal --runners (4)", result.StdErr);
+    }
+
+    [Fact]
+    public void LaunchPpoInCentralInferenceModeIsAUsageError()
+    {
+        var result = CliRunner.Run("launch", "--algo", "ppo", "--mode", "central-inference");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("on-policy", result.StdErr);
+    }
+
+    [Theory]
+    [InlineData("CartPole-v1", "impala")]
+    [InlineData("CartPole-v1", "ppo")]
+    [InlineData("Acrobot-v1", "impact")]
+    [InlineData("Pendulum-v1", "vmpo")]
+    public void RunnersBuildExactlyTheLearnersNetwork(string env, string algorithm)
+    {
+        var cluster = new ClusterOptions { Env = env, Algorithm = algorithm, Hidden = "32,16" };
+        var learner = RLMesh.Core.Runtime.PolicyFactory.SpecFor(new RLMesh.Learner.LearnerOptions().ToTrainingOptions(cluster));
+        var runner = cluster.PolicySpec();
+        Assert.Equal(learner.Hidden, runner.Hidden);
+        Assert.Equal(learner.Head, runner.Head);
+        Assert.Equal(learner.InputScale, runner.InputScale); // observation scaling is part of the policy, not of the weights
+        Assert.Equal(learner.InputShift, runner.InputShift);
+        Assert.Equal(learner.ObservationSize, runner.ObservationSize);
     }
 }

@@ -52,7 +52,7 @@ public class ChartTests
     [InlineData("runner.replicass=2", "/runner", "replicass")]
     [InlineData("autoscaling.prometheusAddress=prometheus:9090", "/autoscaling/prometheusAddress", "https?")]
     [InlineData("httpPort=70000", "/httpPort", "maximum")]
-    [InlineData("run.algorithm=ppo", "/run/algorithm", "impala")]
+    [InlineData("run.algorithm=dqn", "/run/algorithm", "impala")]
     [InlineData("run.mode=seed", "/run/mode", "central-inference")]
     [InlineData("run.prometheusUrl=prometheus:9090", "/run/prometheusUrl", "https?")]
     [InlineData("learner.inference.port=0", "/learner/inference/port", "minimum")]
@@ -72,6 +72,9 @@ public class ChartTests
     [InlineData("autoscaling.enabled=true,runner.minReplicas=0", "runner.minReplicas must be at least 1")]
     [InlineData("autoscaling.enabled=true,runner.minReplicas=9,runner.maxReplicas=4", "must not exceed runner.maxReplicas")]
     [InlineData("run.mode=central-inference,learner.inference.port=8080", "learner.inference.port must differ from httpPort")]
+    [InlineData("run.algorithm=ppo,autoscaling.enabled=true", "run.algorithm ppo batches one unroll per runner")]
+    [InlineData("run.algorithm=ppo,run.mode=central-inference", "run.algorithm ppo is on-policy and needs run.mode actors")]
+    [InlineData("run.algorithm=ppo,runner.replicas=0", "run.algorithm ppo needs runner.replicas of at least 1")]
     public void TemplatesRefuseUnsafeCombinationsWithAClearMessage(string set, string message)
     {
         var result = Tools.HelmTemplate(sets: [set]);

@@ -51,6 +51,16 @@ public class RunModeTests
     }
 
     [Fact]
+    public void PpoMakesReplayBatchOneUnrollPerRunnerReplica()
+    {
+        Assert.False(Env(Container(Render(), "replay")).ContainsKey("RLMESH_REPLAY__BATCH_UNROLLS"));
+        var ppo = Render("run.algorithm=ppo", "runner.replicas=5");
+        Assert.Equal("5", Env(Container(ppo, "replay"))["RLMESH_REPLAY__BATCH_UNROLLS"]);
+        Assert.Equal("ppo", Env(Container(ppo, "env-runner"))["RLMESH_ALGORITHM"]);
+        Assert.Equal("ppo", Env(Container(ppo, "learner"))["RLMESH_ALGORITHM"]);
+    }
+
+    [Fact]
     public void APrometheusUrlOpensTheParameterServersEgressToItsPortAndNothingElse()
     {
         static List<string?> EgressPorts(List<Manifest> ms, string component) =>

@@ -184,6 +184,29 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task AnOnPolicyWaitForANewerVersionEndsAtOnceWhenItWasAlreadyHintedAndOtherwiseOnTheHint()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options($"wait-above-{Guid.NewGuid():N}");
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var runner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+
+        await learner.PublishAsync(Snapshot(1, 10), cts.Token);
+        Assert.Equal(1, await runner.RefreshLatestVersionAsync(cts.Token));
+        // v1 is known: nothing newer, the wait times out.
+        Assert.False(await runner.WaitForVersionAboveAsync(1, TimeSpan.FromMilliseconds(50), cts.Token));
+        // The runner acted with v0 while v1 was already announced: no wait at all.
+        var clock = global::System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(await runner.WaitForVersionAboveAsync(0, TimeSpan.FromSeconds(10), cts.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+        // Waiting above v1: the v2 hint ends it.
+        var wait = runner.WaitForVersionAboveAsync(1, TimeSpan.FromSeconds(10), cts.Token);
+        await learner.PublishAsync(Snapshot(2, 10), cts.Token);
+        Assert.True(await wait);
+        Assert.Equal(2, runner.LatestVersion);
+    }
+
+    [Fact]
     public async Task APasswordProtectedRedisIsUsedWithThePasswordAndRefusedWithout()
     {
         using var cts = new CancellationTokenSource(Patience);

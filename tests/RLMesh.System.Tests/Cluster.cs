@@ -165,6 +165,9 @@ public sealed class Cluster : IAsyncDisposable
 
     public RoleProcess Role(string role) => _processes.Last(p => p.Role == role);
 
+    /// <summary>Every process started for <paramref name="role"/>, in start order (runner-0 first).</summary>
+    public IReadOnlyList<RoleProcess> Roles(string role) => _processes.Where(p => p.Role == role).ToList();
+
     /// <summary>GET /status of the parameter server (null while it does not answer yet).</summary>
     public async Task<JsonElement?> StatusAsync()
     {

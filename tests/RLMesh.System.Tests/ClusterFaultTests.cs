@@ -70,6 +70,54 @@ public sealed class ClusterFaultTests(ServersFixture servers, ITestOutputHelper 
         Assert.DoesNotContain("never reused", output);
     }
 
+    /// <summary>
+    /// On-policy PPO must not deadlock: with a runner gone for good its unroll is missing from every batch, and the
+    /// others, out of patience (Runner:VersionWaitSeconds), step again with the current version and fill the batches;
+    /// a killed learner restarts at a new version that wakes the waiting runners, and it trains only on-policy after.
+    /// </summary>
+    [Fact]
+    public async Task AnOnPolicyPpoClusterKeepsTrainingWithoutARunnerAndAfterALearnerRestart()
+    {
+        await using var cluster = new Cluster(servers, log, "ppo-faults", new Dictionary<string, string>
+        {
+            ["Algorithm"] = "ppo",
+            ["Replay:BatchUnrolls"] = "3",
+            ["Runner:VersionWaitSeconds"] = "1",
+            ["Runner:Envs"] = "8",
+        });
+        cluster.StartAll(runners: 3);
+        await cluster.WaitForStatusAsync("ppo training under way", s => Cluster.Latest(s) > 10, Patience);
+
+        cluster.Role("env-runner").KillHard(); // runner-2, never restarted
+        var dead = await cluster.WaitForStatusAsync("the killed runner reported unhealthy",
+            s => !Cluster.Runner(s, "runner-2").GetProperty("healthy").GetBoolean(), Patience);
+        await cluster.WaitForStatusAsync("versions keep coming from two runners' batches",
+            s => Cluster.Latest(s) > Cluster.Latest(dead) + 3, Patience);
+
+        var learner = cluster.Role("learner");
+        learner.KillHard();
+        await Task.Delay(1500);
+        long latestAtKill = Cluster.Latest(await cluster.WaitForStatusAsync("latest after the kill", _ => true, Patience));
+        learner.Restart();
+        await cluster.WaitForStatusAsync("the restarted learner trains on and the runners follow",
+            s => Cluster.Latest(s) > latestAtKill + 3
+                 && s.GetProperty("runners").EnumerateArray().Where(r => r.GetProperty("healthy").GetBoolean())
+                     .All(r => r.GetProperty("version").GetInt64() > latestAtKill),
+            Patience);
+
+        var stats = await Cluster.StatsAsync(learner);
+        Assert.True(stats is not null, cluster.Dump());
+        log.WriteLine($"learner: {stats}");
+        // Batches redelivered to the restarted learner (older than its new version) are counted, never trained on.
+        Assert.Equal(0.0, stats.Value.GetProperty("learner").GetProperty("rlmesh_policy_lag_versions").GetDouble());
+        var survivor = cluster.Roles("env-runner")[0];
+        var runnerStats = await Cluster.StatsAsync(survivor);
+        Assert.True(runnerStats?.GetProperty("env-runner/runner-0").GetProperty("version_waits_expired_total").GetInt64() > 0,
+            $"{runnerStats}\n{cluster.Dump()}");
+        Assert.Contains("stepping again with the newest weights", survivor.Output);
+        Assert.DoesNotContain("never reused", learner.Output);
+    }
+
     [Fact]
     public async Task ServicesReconnectByThemselvesAfterRabbitMqRestartsAndTrainingResumes()
     {

@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace RLMesh.System.Tests;
 
 [Collection(ServersCollection.Name)]
-public sealed class LocalClusterTests(ServersFixture servers, ITestOutputHelper log)
+public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutputHelper log)
 {
     /// <summary>The documented one command: `rlmesh launch` starts every role as its own process and stops them all when the learner is done.</summary>
     [Fact]
@@ -39,4 +41,57 @@ public sealed class LocalClusterTests(ServersFixture servers, ITestOutputHelper 
         Assert.Contains("learner finished (solved)", output);
         Assert.Contains("Learner finished (solved)", learnerLog);
     }
+
+    /// <summary>
+    /// `rlmesh launch --algo ppo`: runners wait for each new version, replay forms one-version batches of one unroll per
+    /// runner, and the learner trains only on batches from its current parameters. CartPole is solved within the frame
+    /// budget and every learner report measures a policy lag of exactly 0.
+    /// </summary>
+    [Fact]
+    public async Task ALaunchedPpoClusterSolvesCartPoleOnPolicy()
+    {
+        var logs = Directory.CreateTempSubdirectory("rlmesh-ppo-").FullName;
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--algo", "ppo", "--env", "CartPole-v1", "--runners", "3",
+            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration, "--seed", "1",
+            "--run", $"ppo-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "1000000", "--status-seconds", "5",
+        })
+            info.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"rlmesh launch --algo ppo did not finish:\n{await stdout}\n{await stderr}");
+        }
+        var output = await stdout;
+        log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
+        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
+        var replayLog = File.ReadAllText(Path.Combine(logs, "replay.log"));
+        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
+        string context = $"exit {process.ExitCode}\n{output}\n{await stderr}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
+        Assert.True(process.ExitCode == 0, context);
+        Assert.Contains("learner finished (solved)", output);
+        Assert.Contains("on-policy (one version per batch) batches of 3 unrolls", replayLog);
+
+        // "v{version} frames {frames} (...) ... lag {lag} loss": the mean lag of the batches trained since the last report.
+        var reports = ProgressWithLag().Matches(learnerLog)
+            .Select(m => (Frames: long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Lag: double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
+            .ToList();
+        Assert.True(reports.Count >= 2, context);
+        Assert.All(reports, r => Assert.True(r.Lag == 0, $"policy lag {r.Lag} at {r.Frames} frames\n{context}"));
+        Assert.InRange(reports[^1].Frames, 1, 1_000_000);
+    }
+
+    [GeneratedRegex(@"frames (\d+) \(.*? lag (\d+\.\d+) loss")]
+    private static partial Regex ProgressWithLag();
 }

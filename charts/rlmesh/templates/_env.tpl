@@ -64,6 +64,11 @@ before it ($(VAR) expansion), so no password is ever written into a manifest.
   value: {{ include "rlmesh.inferenceUrl" $root | quote }}
 {{- end }}
 {{- end }}
+{{- if and (eq .component "replay") (eq $root.Values.run.algorithm "ppo") }}
+{{- /* On-policy: one unroll per runner per batch. */}}
+- name: RLMESH_REPLAY__BATCH_UNROLLS
+  value: {{ $root.Values.runner.replicas | quote }}
+{{- end }}
 {{- if eq .component "learner" }}
 - name: RLMESH_LEARNER__CHECKPOINT_DIR
   value: /var/lib/rlmesh/checkpoints

@@ -25,7 +25,7 @@ internal sealed class ClusterFlags
         Map("--hidden", "Hidden", "Hidden layer sizes, e.g. 64,64");
         Map("--unroll-length", "UnrollLength", "Steps per unroll (T), default 20");
         Map("--http-port", "HttpPort", "Port of /metrics, /healthz, /readyz, /stats (/status on the parameter server); 0: a free port");
-        Map("--algo", "Algorithm", "learner: impala (default), impact or vmpo (ppo is on-policy: embedded only, rlmesh train --algo ppo)");
+        Map("--algo", "Algorithm", "impala (default), impact, ppo or vmpo; ppo is on-policy: runners wait for each new version, one unroll per runner per batch (launch sets --batch-unrolls to --runners, and --envs 8 --unroll-length 32 unless given)");
         Map("--sync", "Sync", "env-runner: when to pull weights: every-unroll (default), every-k, aps, aps-adaptive");
         Map("--sync-k", "SyncK", "every-k: pull every K unrolls (default 4)");
         Map("--aps-tau", "ApsTau", "aps: divergence threshold in nats (default 0.05; aps-adaptive: the initial tau)");

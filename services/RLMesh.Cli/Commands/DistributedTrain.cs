@@ -22,6 +22,8 @@ internal static class DistributedTrain
         {
             ["Run"] = run,
             ["Env"] = o.EnvId,
+            // The roles read the algorithm from the configuration root (replay and runners change for on-policy ppo).
+            ["Algorithm"] = o.Algorithm,
             ["Seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
             ["Broker"] = broker,
             ["Redis"] = redis,
@@ -33,7 +35,13 @@ internal static class DistributedTrain
             ["Learner:MaxFrames"] = o.MaxFrames.ToString(CultureInfo.InvariantCulture),
             ["Learner:TargetReturn"] = o.TargetReturn?.ToString(CultureInfo.InvariantCulture),
             ["Learner:LearningRate"] = o.LearningRate.ToString(CultureInfo.InvariantCulture),
-            ["Learner:EntropyCost"] = o.Impala.EntropyCost.ToString(CultureInfo.InvariantCulture),
+            ["Learner:EntropyCost"] = o.Algorithm switch
+            {
+                AlgorithmDefaults.Impala => o.Impala.EntropyCost.ToString(CultureInfo.InvariantCulture),
+                AlgorithmDefaults.Ppo => o.Ppo.EntropyCost.ToString(CultureInfo.InvariantCulture),
+                AlgorithmDefaults.Impact => o.Impact.EntropyCost.ToString(CultureInfo.InvariantCulture),
+                _ => null, // V-MPO has no entropy bonus
+            },
             ["Learner:Optimizer"] = o.Optimizer.ToString().ToLowerInvariant(),
             ["Learner:CheckpointDir"] = checkpoints,
             ["Logging:LogLevel:Default"] = "Warning",

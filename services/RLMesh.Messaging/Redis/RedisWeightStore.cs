@@ -180,6 +180,27 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Returns at once when a version above <paramref name="knownVersion"/> has already been seen, else waits for the next
+    /// hint; false when <paramref name="timeout"/> passes first. The hint is taken before the check, so a hint that
+    /// lands between the two is not missed (an on-policy runner waits here after every unroll).
+    /// </summary>
+    public async Task<bool> WaitForVersionAboveAsync(long knownVersion, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var hint = Volatile.Read(ref _nextHint).Task;
+        if (LatestVersion > knownVersion)
+            return true;
+        try
+        {
+            await hint.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     public async ValueTask PublishAsync(WeightSnapshot snapshot, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
