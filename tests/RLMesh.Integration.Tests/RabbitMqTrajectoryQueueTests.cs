@@ -137,6 +137,34 @@ public sealed class RabbitMqTrajectoryQueueTests(RabbitMqFixture broker)
     }
 
     [Fact]
+    public async Task ClosingAProducerWhoseQueueStaysFullDropsTheRefusedPublishAfterTheGraceNotTheTimeout()
+    {
+        // A whole cluster stopping: the consumer is gone, the reject-publish queue is full, a publish is being
+        // refused. Disposing must not wait the drain timeout for a confirm that cannot come.
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("drain");
+        options.Kind = TrajectoryQueueKind.Batches;
+        options.MaxLength = 1;
+        options.ConfirmWindow = 4;
+        options.DrainTimeout = TimeSpan.FromSeconds(10);
+        options.RefusedDrainGrace = TimeSpan.FromMilliseconds(300);
+        var producer = await RabbitMqTrajectoryQueue.ConnectAsync(options, null, cts.Token);
+        for (int i = 0; i < 3; i++)
+            await producer.EnqueueAsync(Samples.Unroll(seed: i), cts.Token);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await producer.DisposeAsync();
+        Assert.InRange(clock.Elapsed, options.RefusedDrainGrace, options.DrainTimeout - TimeSpan.FromSeconds(2));
+
+        // The first one stayed in the queue; the refused ones were dropped, not left to be published later.
+        await using var consumer = await RabbitMqTrajectoryQueue.ConnectAsync(options, null, cts.Token);
+        Assert.Equal(0L, (await consumer.DequeueAsync(cts.Token)).PolicyVersion);
+        await consumer.AcknowledgeAsync(cts.Token);
+        await Task.Delay(300, cts.Token);
+        Assert.Equal(0u, await consumer.GetBrokerDepthAsync(cts.Token));
+        Assert.Equal(0, consumer.Depth);
+    }
+
+    [Fact]
     public async Task DepthCountsTrajectoriesBufferedByTheConsumer()
     {
         using var cts = new CancellationTokenSource(Patience);

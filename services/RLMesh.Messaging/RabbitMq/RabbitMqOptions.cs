@@ -69,6 +69,12 @@ public sealed class RabbitMqOptions
     /// <summary>How long DisposeAsync waits for outstanding confirms before giving up on them.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// During DisposeAsync's drain, a publish still refused by a full queue after this long is dropped instead of
+    /// retried until <see cref="DrainTimeout"/>: a live consumer frees a slot within milliseconds, a stopped one never.
+    /// </summary>
+    public TimeSpan RefusedDrainGrace { get; set; } = TimeSpan.FromMilliseconds(500);
+
     public OverflowPolicy EffectiveOverflow =>
         Overflow ?? (Kind == TrajectoryQueueKind.Batches ? OverflowPolicy.RejectPublish : OverflowPolicy.DropHead);
 

@@ -53,6 +53,7 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
     private int _epoch;
     private int _depth;
     private int _disposed;
+    private long _drainStarted; // Stopwatch timestamp; 0 while not disposing
 
     private RabbitMqTrajectoryQueue(RabbitMqOptions options, IConnection connection, ILogger logger)
     {
@@ -263,12 +264,16 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
 
     /// <summary>
     /// Drains outstanding confirms (up to <see cref="RabbitMqOptions.DrainTimeout"/>) and closes the connection.
+    /// A publish the broker keeps refusing because the queue is full for longer than
+    /// <see cref="RabbitMqOptions.RefusedDrainGrace"/> of the drain is dropped: nobody is taking messages (a whole
+    /// cluster stopping), and waiting out the timeout only delayed every shutdown by it.
     /// Trajectories handed out but not acknowledged are left to the broker, which redelivers them.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        Volatile.Write(ref _drainStarted, System.Diagnostics.Stopwatch.GetTimestamp());
         if (_publisher is not null)
         {
             using var drain = new CancellationTokenSource(_options.DrainTimeout);
@@ -370,6 +375,11 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
                     Interlocked.Increment(ref _confirmed);
                     return;
                 }
+                catch (PublishException p) when (!p.IsReturn && RefusedPastDrainGrace())
+                {
+                    Log.PublishRefusedAtShutdown(_logger, _options.QueueName, _options.RefusedDrainGrace.TotalMilliseconds);
+                    return;
+                }
                 catch (Exception e) when (IsRetryable(e) && !token.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _publishRetries);
@@ -396,6 +406,12 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
         {
             _window.Release();
         }
+    }
+
+    private bool RefusedPastDrainGrace()
+    {
+        long started = Volatile.Read(ref _drainStarted);
+        return started != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.RefusedDrainGrace;
     }
 
     private static bool IsRetryable(Exception e) => e switch
@@ -475,6 +491,11 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
 
         [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Publish to {Queue} failed permanently")]
         public static partial void PublishFailed(ILogger logger, Exception exception, string queue);
+
+        // Information, not a warning: it is what every whole-cluster stop looks like (the consumers stop first).
+        [LoggerMessage(EventId = 2110, Level = LogLevel.Information,
+            Message = "Publish to {Queue} still refused (queue full) {GraceMs} ms into shutdown: dropped, nothing is consuming")]
+        public static partial void PublishRefusedAtShutdown(ILogger logger, string queue, double graceMs);
 
         [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Publish to {Queue} abandoned unconfirmed at shutdown")]
         public static partial void PublishAbandoned(ILogger logger, string queue);
