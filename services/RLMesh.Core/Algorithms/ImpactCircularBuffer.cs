@@ -30,13 +30,13 @@ public sealed class ImpactCircularBuffer : IBatchSource
 
     public ImpactCircularBuffer(IBatchSource source, int batches, int reuses, bool opportunistic = false)
     {
-        _opportunistic = opportunistic;
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(reuses, 1);
         _source = source;
         _slots = new LearnerBatch?[batches];
         _uses = new int[batches];
+        _opportunistic = opportunistic;
         Reuses = reuses;
     }
 
@@ -46,7 +46,7 @@ public sealed class ImpactCircularBuffer : IBatchSource
     public int Reuses { get; }
     /// <summary>Batches taken from the inner source so far.</summary>
     public long Admitted { get; private set; }
-    /// <summary>Batches dropped after their K-th use.</summary>
+    /// <summary>Batches dropped from the buffer: after their K-th use, or (opportunistic) to make room for a fresh one.</summary>
     public long Evicted { get; private set; }
 
     /// <summary>Batches handed out again (not fresh) so far.</summary>
