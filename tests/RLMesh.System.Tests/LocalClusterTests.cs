@@ -9,15 +9,16 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
 {
     /// <summary>The documented one command: `rlmesh launch` starts every role as its own process and stops them all when the learner is done.</summary>
     [Fact]
-    public async Task ALaunchedLocalClusterWithFourRunnersSolvesCartPole()
+    public async Task ALaunchedLocalClusterWithFourRunnersSolvesCartPoleAndRemovesItsQueues()
     {
         var logs = Directory.CreateTempSubdirectory("rlmesh-launch-").FullName;
+        string run = $"solve-{Guid.NewGuid():N}"[..14];
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
         {
             Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--env", "CartPole-v1", "--runners", "4",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
-            "--run", $"solve-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5",
+            "--run", run, "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5",
         })
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
@@ -40,6 +41,17 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{await stderr}\n{learnerLog[^Math.Min(3000, learnerLog.Length)..]}");
         Assert.Contains("learner finished (solved)", output);
         Assert.Contains("Learner finished (solved)", learnerLog);
+
+        // A finished run leaves no queues behind on the broker (nothing was dead-lettered, so not even a DLQ).
+        Assert.Contains($"removed run {run}'s queues", output);
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = servers.Broker.AmqpUri };
+        await using var connection = await factory.CreateConnectionAsync();
+        foreach (var queue in new[] { $"rlmesh.{run}.unrolls", $"rlmesh.{run}.batches", $"rlmesh.{run}.unrolls.dlq", $"rlmesh.{run}.batches.dlq" })
+        {
+            await using var channel = await connection.CreateChannelAsync();
+            var e = await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(() => channel.QueueDeclarePassiveAsync(queue));
+            Assert.Equal((ushort)404, e.ShutdownReason?.ReplyCode);
+        }
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
 using RLMesh.Hosting;
+using RLMesh.Messaging.RabbitMq;
 using RLMesh.Messaging.LocalServers;
 
 namespace RLMesh.Cli.Commands;
@@ -69,9 +70,30 @@ public static class LaunchCommand
                 values["Runner:Connect"] = $"ws://127.0.0.1:{port}{RLMesh.Remote.Protocol.RemoteProtocol.InferencePath}";
             }
             var launcher = new ClusterLauncher(values, config, logDir, parse.GetValue(restarts), cluster.CentralInference);
-            return await launcher.RunAsync(count, TimeSpan.FromSeconds(parse.GetValue(statusSeconds)), cancellationToken);
+            int exit = await launcher.RunAsync(count, TimeSpan.FromSeconds(parse.GetValue(statusSeconds)), cancellationToken);
+            // A finished run's queues hold only stale data; an interrupted one may be resumed, so it keeps them.
+            if (exit == ExitCodes.Ok && !cluster.CentralInference)
+                await RemoveRunQueuesAsync(new Uri(cluster.Broker), cluster.Run);
+            return exit;
         });
         return command;
+    }
+
+    /// <summary>Deletes the run's queues and exchanges (dead letters, if any, are kept); a broker problem here is only reported.</summary>
+    internal static async Task RemoveRunQueuesAsync(Uri broker, string run)
+    {
+        try
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var kept = await RunTopology.DeleteFinishedRunAsync(broker, run, patience.Token);
+            Console.WriteLine(kept.Count == 0
+                ? $"removed run {run}'s queues"
+                : $"removed run {run}'s queues; kept {string.Join(", ", kept.Select(k => $"{k.Queue} ({k.Messages} dead letters)"))}");
+        }
+        catch (Exception e) when (e is OperationCanceledException or RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            Console.Error.WriteLine($"rlmesh: could not remove run {run}'s queues: {e.Message}");
+        }
     }
 }
 

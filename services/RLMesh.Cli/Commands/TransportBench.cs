@@ -42,6 +42,7 @@ internal static class TransportBench
                 new RabbitMqOptions { Uri = new Uri(servers.Broker), RunName = run, Prefetch = 256, ConfirmWindow = 256, MaxLength = parse.GetValue(messages) },
                 parse.GetValue(messages), cancellationToken);
             Console.WriteLine(queue);
+            await LaunchCommand.RemoveRunQueuesAsync(new Uri(servers.Broker), run);
             figures["unroll_bytes"] = queue.BytesPerMessage;
             figures["unrolls_published_per_second"] = Math.Round(queue.PublishedPerSecond);
             figures["unrolls_published_mb_per_second"] = Math.Round(queue.PublishedMegabytesPerSecond, 1);
@@ -77,6 +78,7 @@ internal static class TransportBench
             figures["cluster_runners"] = n;
             figures["cluster_vs_embedded"] = Math.Round(cluster / embedded, 3);
             try { Directory.Delete(logDir, recursive: true); } catch (IOException) { }
+            await LaunchCommand.RemoveRunQueuesAsync(new Uri(servers.Broker), run + "-cluster");
 
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(figures));
