@@ -49,10 +49,33 @@ public sealed class FifoBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
 
     bool IEncodedBatchBuilder.Add(EncodedUnroll unroll)
     {
-        if (_pendingEncoded.Count > 0 && !unroll.SharesShapeWith(_pendingEncoded[0]))
+        if (!Fits(unroll))
             return false;
         _pendingEncoded.Add(unroll);
         return true;
+    }
+
+    /// <summary>True when <paramref name="unroll"/> has the shape of the pending ones (or none is pending).</summary>
+    internal bool Fits(EncodedUnroll unroll) => _pendingEncoded.Count == 0 || unroll.SharesShapeWith(_pendingEncoded[0]);
+
+    /// <summary>True when <paramref name="unroll"/> has the shape of the pending ones (or none is pending).</summary>
+    internal bool Fits(Trajectory unroll)
+    {
+        if (_pending.Count == 0)
+            return true;
+        var first = _pending[0];
+        return unroll.Steps == first.Steps && unroll.ObservationSize == first.ObservationSize
+            && unroll.ActionSize == first.ActionSize && unroll.PolicyOutputSize == first.PolicyOutputSize;
+    }
+
+    /// <summary>Forgets every pending unroll and returns their sources and versions.</summary>
+    internal List<(string Source, long Version)> DropPending()
+    {
+        var dropped = _pending.Select(u => (u.Source, u.PolicyVersion))
+            .Concat(_pendingEncoded.Select(u => (u.Source, u.PolicyVersion))).ToList();
+        _pending.Clear();
+        _pendingEncoded.Clear();
+        return dropped;
     }
 
     bool IEncodedBatchBuilder.TryTake(out EncodedUnroll batch)
@@ -69,13 +92,8 @@ public sealed class FifoBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
 
     public bool Add(Trajectory unroll)
     {
-        if (_pending.Count > 0)
-        {
-            var first = _pending[0];
-            if (unroll.Steps != first.Steps || unroll.ObservationSize != first.ObservationSize
-                || unroll.ActionSize != first.ActionSize || unroll.PolicyOutputSize != first.PolicyOutputSize)
-                return false;
-        }
+        if (!Fits(unroll))
+            return false;
         _pending.Add(unroll);
         return true;
     }
@@ -107,18 +125,12 @@ public sealed class FifoBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
 /// </summary>
 public sealed class OnPolicyBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
 {
-    private readonly int _unrollsPerBatch;
-    private readonly List<Trajectory> _pending = [];
-    private readonly List<EncodedUnroll> _pendingEncoded = [];
+    private readonly FifoBatchBuilder _fifo;
     private long _newest = -1;
 
-    public OnPolicyBatchBuilder(int unrollsPerBatch)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(unrollsPerBatch, 1);
-        _unrollsPerBatch = unrollsPerBatch;
-    }
+    public OnPolicyBatchBuilder(int unrollsPerBatch) => _fifo = new FifoBatchBuilder(unrollsPerBatch);
 
-    public int Pending => _pending.Count + _pendingEncoded.Count;
+    public int Pending => _fifo.Pending;
     /// <summary>Unrolls dropped because a newer version had been seen.</summary>
     public long Dropped { get; private set; }
     /// <summary>The most recent drop: the unroll's source and version, and the newest version seen then.</summary>
@@ -126,53 +138,28 @@ public sealed class OnPolicyBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
 
     bool IEncodedBatchBuilder.Add(EncodedUnroll unroll)
     {
-        if (_pendingEncoded.Count > 0 && !unroll.SharesShapeWith(_pendingEncoded[0]))
+        if (!_fifo.Fits(unroll))
             return false;
-        if (Admit(unroll.Source, unroll.PolicyVersion, _pendingEncoded, u => u.Source, u => u.PolicyVersion))
-            _pendingEncoded.Add(unroll);
+        if (Admit(unroll.Source, unroll.PolicyVersion))
+            ((IEncodedBatchBuilder)_fifo).Add(unroll);
         return true;
     }
 
-    bool IEncodedBatchBuilder.TryTake(out EncodedUnroll batch)
-    {
-        if (_pendingEncoded.Count < _unrollsPerBatch)
-        {
-            batch = null!;
-            return false;
-        }
-        batch = _unrollsPerBatch == 1 ? _pendingEncoded[0] : EncodedUnroll.Concatenate(_pendingEncoded.GetRange(0, _unrollsPerBatch));
-        _pendingEncoded.RemoveRange(0, _unrollsPerBatch);
-        return true;
-    }
+    bool IEncodedBatchBuilder.TryTake(out EncodedUnroll batch) => ((IEncodedBatchBuilder)_fifo).TryTake(out batch);
 
     public bool Add(Trajectory unroll)
     {
-        if (_pending.Count > 0)
-        {
-            var first = _pending[0];
-            if (unroll.Steps != first.Steps || unroll.ObservationSize != first.ObservationSize
-                || unroll.ActionSize != first.ActionSize || unroll.PolicyOutputSize != first.PolicyOutputSize)
-                return false;
-        }
-        if (Admit(unroll.Source, unroll.PolicyVersion, _pending, u => u.Source, u => u.PolicyVersion))
-            _pending.Add(unroll);
-        return true;
-    }
-
-    public bool TryTake(out Trajectory batch)
-    {
-        if (_pending.Count < _unrollsPerBatch)
-        {
-            batch = null!;
+        if (!_fifo.Fits(unroll))
             return false;
-        }
-        batch = _unrollsPerBatch == 1 ? _pending[0] : Trajectory.Concatenate(_pending.GetRange(0, _unrollsPerBatch));
-        _pending.RemoveRange(0, _unrollsPerBatch);
+        if (Admit(unroll.Source, unroll.PolicyVersion))
+            _fifo.Add(unroll);
         return true;
     }
 
-    /// <summary>True when the unroll joins <paramref name="pending"/>; drops older unrolls (this one or the pending ones).</summary>
-    private bool Admit<T>(string source, long version, List<T> pending, Func<T, string> sourceOf, Func<T, long> versionOf)
+    public bool TryTake(out Trajectory batch) => _fifo.TryTake(out batch);
+
+    /// <summary>True when the unroll may join the pending ones; drops the older unrolls (this one or the pending ones).</summary>
+    private bool Admit(string source, long version)
     {
         if (version < _newest)
         {
@@ -182,9 +169,8 @@ public sealed class OnPolicyBatchBuilder : IBatchBuilder, IEncodedBatchBuilder
         if (version > _newest)
         {
             _newest = version;
-            foreach (var old in pending)
-                Drop(sourceOf(old), versionOf(old));
-            pending.Clear();
+            foreach (var (oldSource, oldVersion) in _fifo.DropPending())
+                Drop(oldSource, oldVersion);
         }
         return true;
     }
