@@ -174,7 +174,7 @@ public sealed class ImpalaLoss
             if (categorical)
             {
                 int a = (int)action[0];
-                CheckAction(a, P);
+                Categorical.CheckAction(a, P);
                 var logProbs = _logProbs.AsSpan(i * P, P);
                 double entropy = Categorical.Decompose(current, logProbs, _probs.AsSpan(i * P, P));
                 _entropies[i] = (float)entropy;
@@ -272,12 +272,6 @@ public sealed class ImpalaLoss
             _probs = new float[n * Policy.OutputSize];
             _entropies = new float[n];
         }
-    }
-
-    private static void CheckAction(int action, int actions)
-    {
-        if ((uint)action >= (uint)actions)
-            throw new ArgumentOutOfRangeException(nameof(action), $"Action {action} outside [0, {actions}).");
     }
 
     private void EnsureColumnCapacity(int b)

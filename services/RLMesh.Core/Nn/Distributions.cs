@@ -307,7 +307,7 @@ public static class Categorical
             throw new ArgumentException("Logits must be finite (got NaN or infinity).");
     }
 
-    private static void CheckAction(int action, int count)
+    internal static void CheckAction(int action, int count)
     {
         if ((uint)action >= (uint)count)
             throw new ArgumentOutOfRangeException(nameof(action), action, $"Action must be in [0, {count}).");
