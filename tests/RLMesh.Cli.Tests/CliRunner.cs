@@ -25,16 +25,22 @@ public static class CliRunner
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    /// <summary>The shared/reference/gym folder beside the repository (or RLMESH_GYM_REFERENCE).</summary>
+    /// <summary>
+    /// RLMESH_GYM_REFERENCE, else the shared/reference/gym folder beside the repository, else the repository's own copy
+    /// in tests/reference/gym.
+    /// </summary>
     public static string GymReferenceDirectory()
     {
         var fromEnv = Environment.GetEnvironmentVariable("RLMESH_GYM_REFERENCE");
         if (!string.IsNullOrEmpty(fromEnv) && Directory.Exists(fromEnv)) return fromEnv;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        foreach (var relative in new[] { Path.Combine("shared", "reference", "gym"), Path.Combine("tests", "reference", "gym") })
         {
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "reference", "gym"), Path.Combine(dir.FullName, "reference", "gym") })
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, relative);
                 if (Directory.Exists(candidate)) return candidate;
+            }
         }
-        throw new DirectoryNotFoundException("shared/reference/gym was not found above the test directory; set RLMESH_GYM_REFERENCE to its path");
+        throw new DirectoryNotFoundException("no shared/reference/gym or tests/reference/gym above the test directory; set RLMESH_GYM_REFERENCE to its path");
     }
 }

@@ -15,7 +15,8 @@ internal static class GymReference
 
     /// <summary>
     /// The folder with the reference trajectories: $RLMESH_GYM_REFERENCE, or the first
-    /// shared/reference/gym found walking up from the test binaries (the repo sits next to shared/).
+    /// shared/reference/gym found walking up from the test binaries (the repo sits next to shared/), or else the
+    /// repository's own copy in tests/reference/gym (so a clone anywhere runs every test).
     /// </summary>
     public static string Directory()
     {
@@ -26,11 +27,14 @@ internal static class GymReference
             Assert.Fail($"{EnvVar} is set to '{fromEnv}', which is not a directory.");
         }
         var searched = new List<string>();
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        foreach (var relative in new[] { Path.Combine("shared", "reference", "gym"), Path.Combine("tests", "reference", "gym") })
         {
-            var candidate = Path.Combine(dir.FullName, "shared", "reference", "gym");
-            if (System.IO.Directory.Exists(candidate)) return candidate;
-            searched.Add(candidate);
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, relative);
+                if (System.IO.Directory.Exists(candidate)) return candidate;
+                searched.Add(candidate);
+            }
         }
         Assert.Fail("Gymnasium reference trajectories not found. Set " + EnvVar + " to the folder holding "
             + "CartPole-v1.jsonl and Acrobot-v1.jsonl, or place the repo next to shared/. Looked in:\n  "
