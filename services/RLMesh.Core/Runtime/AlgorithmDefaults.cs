@@ -126,7 +126,7 @@ public static class AlgorithmDefaults
     /// <summary>Batches from the queue; IMPACT reuses them through its circular buffer.</summary>
     public static IBatchSource CreateBatchSource(TrainingOptions options, ITrajectoryQueue queue)
     {
-        var source = new QueueBatchSource(queue, options.BatchUnrolls);
+        var source = new QueueBatchSource(queue, options.BatchUnrolls, orderBySource: options.Synchronous);
         return options.Algorithm == Impact
             ? new ImpactCircularBuffer(source, options.Impact.BufferBatches, options.Impact.ReusesPerBatch, options.Impact.OpportunisticReuse)
             : source;

@@ -2,8 +2,13 @@ using RLMesh.Core.Data;
 
 namespace RLMesh.Core.Runtime;
 
-/// <summary>Fresh batches straight from the actors' queue: <paramref name="unrolls"/> unrolls concatenated along B.</summary>
-public sealed class QueueBatchSource(ITrajectoryQueue queue, int unrolls) : IBatchSource
+/// <summary>
+/// Fresh batches straight from the actors' queue: <paramref name="unrolls"/> unrolls concatenated along B.
+/// With <paramref name="orderBySource"/> the parts are put in order of their actor's name instead of arrival:
+/// in a synchronous run every batch then holds the same data in the same columns whichever actor finished first,
+/// so a seed reproduces the run exactly (minibatch shuffles, return window).
+/// </summary>
+public sealed class QueueBatchSource(ITrajectoryQueue queue, int unrolls, bool orderBySource = false) : IBatchSource
 {
     public bool FreshReady => queue.Depth >= unrolls;
 
@@ -12,6 +17,8 @@ public sealed class QueueBatchSource(ITrajectoryQueue queue, int unrolls) : IBat
         var parts = new Trajectory[unrolls];
         for (int k = 0; k < unrolls; k++)
             parts[k] = await queue.DequeueAsync(cancellationToken).ConfigureAwait(false);
+        if (orderBySource)
+            Array.Sort(parts, static (x, y) => string.CompareOrdinal(x.Source, y.Source));
         var batch = parts.Length == 1 ? parts[0] : Trajectory.Concatenate(parts);
         return new LearnerBatch(batch, Fresh: true, parts);
     }

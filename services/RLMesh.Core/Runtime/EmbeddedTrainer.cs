@@ -12,7 +12,8 @@ namespace RLMesh.Core.Runtime;
 /// trajectory queue and a weight store (in-memory by default; any <see cref="ITrajectoryQueue"/> /
 /// <see cref="IWeightStore"/> pair fits). It stops when the mean return over the last
 /// <see cref="TrainingOptions.ReturnWindow"/> episodes reaches the target, at MaxFrames, or on cancellation.
-/// Actors and learner run concurrently, so runs are reproducible in distribution, not bit for bit.
+/// Actors and learner run concurrently, so asynchronous runs are reproducible in distribution, not bit for bit;
+/// synchronous (on-policy) runs reproduce exactly from their seed on a given machine.
 /// </summary>
 public sealed class EmbeddedTrainer
 {
