@@ -13,6 +13,8 @@ public sealed class LearnerOptions
     public double? TargetReturn { get; set; }
     public float? LearningRate { get; set; }
     public float? EntropyCost { get; set; }
+    /// <summary>impact: actors act with the target network (one snapshot per target copy); unset: the algorithm's default.</summary>
+    public bool? ImpactActorsFollowTarget { get; set; }
     /// <summary>rmsprop or adam.</summary>
     public string? Optimizer { get; set; }
     /// <summary>Where learner.rlmckpt lives; the learner resumes from it on start.</summary>
@@ -50,6 +52,8 @@ public sealed class LearnerOptions
         };
         if (EntropyCost is float e)
             o = o with { Impala = o.Impala with { EntropyCost = e }, Impact = o.Impact with { EntropyCost = e }, Ppo = o.Ppo with { EntropyCost = e } };
+        if (ImpactActorsFollowTarget is bool follow)
+            o = o with { Impact = o.Impact with { ActorsFollowTarget = follow } };
         return o;
     }
 }

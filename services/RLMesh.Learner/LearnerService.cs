@@ -96,6 +96,7 @@ public sealed partial class LearnerService(
             Log.Fresh(logger, o.EnvId, latest, startVersion);
         await using var publisher = new SnapshotPublisher(store, stats, metrics, logger);
         var first = Snapshot(learner);
+        long publishedActing = first.Version;
         publisher.Offer(first);
         await publisher.FlushAsync(stoppingToken);
         await using var inference = batches is null
@@ -152,9 +153,14 @@ public sealed partial class LearnerService(
                 stats.MeanReturn = window.Mean;
                 (stats.TotalLoss, stats.PolicyLoss, stats.BaselineLoss, stats.Entropy) =
                     (update.Loss.TotalLoss, update.Loss.PolicyLoss, update.Loss.BaselineLoss, update.Loss.Entropy);
-                var snapshot = Snapshot(learner);
-                publisher.Offer(snapshot);
-                inference?.Publish(snapshot);
+                if (learner.ActingVersion != publishedActing)
+                {
+                    // Every update, unless the actors follow a slower copy (IMPACT's target): then once per copy.
+                    var snapshot = Snapshot(learner);
+                    publisher.Offer(snapshot);
+                    inference?.Publish(snapshot);
+                    publishedActing = snapshot.Version;
+                }
 
                 double now = clock.Elapsed.TotalSeconds;
                 if (stats.LastCheckpoint is { } written)
@@ -233,8 +239,7 @@ public sealed partial class LearnerService(
         publisher.Offer(Snapshot(learner));
     }
 
-    private static WeightSnapshot Snapshot(ILearner learner) =>
-        new(learner.Version, learner.Network.Parameters.Values.ToArray());
+    private static WeightSnapshot Snapshot(ILearner learner) => WeightSnapshot.ActingParameters(learner);
 
     private void WriteCheckpoint(TrainingOptions o, ILearner learner, long frames)
     {

@@ -42,6 +42,7 @@ internal static class DistributedTrain
                 AlgorithmDefaults.Impact => o.Impact.EntropyCost.ToString(CultureInfo.InvariantCulture),
                 _ => null, // V-MPO has no entropy bonus
             },
+            ["Learner:ImpactActorsFollowTarget"] = o.Algorithm == AlgorithmDefaults.Impact ? o.Impact.ActorsFollowTarget.ToString() : null,
             ["Learner:Optimizer"] = o.Optimizer.ToString().ToLowerInvariant(),
             ["Learner:CheckpointDir"] = checkpoints,
             ["Logging:LogLevel:Default"] = "Warning",

@@ -36,6 +36,7 @@ public static class TrainCommand
         var scaleObservations = new Option<bool?>("--scale-observations") { Description = "Map bounded observation elements onto [-1, 1] inside the network (default off)" };
         var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 64,64" };
         var optimizer = new Option<string?>("--optimizer") { Description = "rmsprop or adam" };
+        var followTarget = new Option<bool?>("--follow-target") { Description = "impact: actors act with the target network and the learner publishes once per target copy (default true for discrete tasks)" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
         var sync = new SyncFlags();
@@ -49,7 +50,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train an agent in one process (in-memory transports, or real RabbitMQ + Redis with --broker/--redis)")
         {
-            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, queueCapacity, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, scaleObservations, hidden, optimizer, output, progress,
+            env, algo, seed, actors, envsPerActor, unroll, batchUnrolls, queueCapacity, maxFrames, target, lr, entropy, baseline, discount, rewardScale, reduction, scaleObservations, hidden, optimizer, followTarget, output, progress,
             broker, redis, run,
         };
         foreach (var option in sync.All) command.Options.Add(option);
@@ -93,6 +94,12 @@ public static class TrainCommand
                     Impact = options.Impact with { EntropyCost = e },
                     Ppo = options.Ppo with { EntropyCost = e },
                 };
+            }
+            if (parse.GetValue(followTarget) is bool follow)
+            {
+                if (options.Algorithm != AlgorithmDefaults.Impact)
+                    throw new UsageException("--follow-target applies to impact only (it has the target network)");
+                options = options with { Impact = options.Impact with { ActorsFollowTarget = follow } };
             }
             options = options with { Impala = ApplyImpalaLossFlags(parse, options, baseline, discount, rewardScale, reduction) };
             options = options with { Sync = sync.Parse(parse, options.Sync) };

@@ -44,6 +44,7 @@ public sealed class ImpactLearner : ILearner
         _maxGradNorm = maxGradNorm;
         KlCoefficient = options.KlCoefficient;
         Version = initialVersion;
+        TargetVersion = initialVersion;
     }
 
     public ActorCriticNet Network { get; }
@@ -56,6 +57,12 @@ public sealed class ImpactLearner : ILearner
     public long TrainedBatches { get; private set; }
     /// <summary>Hard copies of the online network into the target network so far.</summary>
     public long TargetUpdates { get; private set; }
+    /// <summary>The online network's version the target network holds.</summary>
+    public long TargetVersion { get; private set; }
+    /// <summary>Fresh target forward passes so far (a batch the target produced, or reused under the same target, needs none).</summary>
+    public long TargetForwards { get; private set; }
+    public ActorCriticNet ActingNetwork => Options.ActorsFollowTarget ? TargetNetwork : Network;
+    public long ActingVersion => Options.ActorsFollowTarget ? TargetVersion : Version;
     /// <summary>The current (adaptive) KL coefficient.</summary>
     public float KlCoefficient { get; private set; }
     /// <summary>Per batch column of the last update: sum of KL(behaviour || current) over valid steps (for APS).</summary>
@@ -92,14 +99,20 @@ public sealed class ImpactLearner : ILearner
         {
             TargetNetwork.Parameters.CopyFrom(Network.Parameters.Values);
             TargetUpdates++;
+            TargetVersion = Version;
         }
         var loss = new LearnerLoss(r.TotalLoss, r.PolicyLoss, r.ValueLoss, r.EntropyLoss, r.Entropy, r.Kl, r.ValidSteps);
         return new LearnerUpdateStats(loss, norm, Version);
     }
 
-    /// <summary>pi_target's outputs on the batch's T*B step rows: computed once per batch and target copy.</summary>
+    /// <summary>
+    /// pi_target's outputs on the batch's T*B step rows: the behaviour outputs the batch carries when every part was
+    /// produced by the target's parameters, else computed once per batch and target copy.
+    /// </summary>
     private ReadOnlySpan<float> TargetOutputsFor(Trajectory batch, int n, int P)
     {
+        if (ProducedByTarget(batch))
+            return batch.BehaviourPolicy.AsSpan(0, n * P);
         TargetOutputs? slot = null;
         foreach (var entry in _targetCache)
         {
@@ -114,11 +127,22 @@ public sealed class ImpactLearner : ILearner
             slot = _targetCache[_nextCacheEntry];
             _nextCacheEntry = (_nextCacheEntry + 1) % _targetCache.Length;
         }
+        TargetForwards++;
         var outputs = Scratch.Ensure(ref slot.Outputs, n * P);
         var values = Scratch.Ensure(ref _targetValues, n);
         _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, outputs, values);
         slot.Batch = batch;
         slot.TargetUpdate = TargetUpdates;
         return outputs;
+    }
+
+    private bool ProducedByTarget(Trajectory batch)
+    {
+        if (batch.Segments.Count == 0)
+            return batch.PolicyVersion == TargetVersion;
+        foreach (var segment in batch.Segments) // List's struct enumerator: no allocation per update
+            if (segment.PolicyVersion != TargetVersion)
+                return false;
+        return true;
     }
 }

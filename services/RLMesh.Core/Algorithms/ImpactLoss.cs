@@ -25,6 +25,13 @@ public sealed record ImpactOptions
     public bool OpportunisticReuse { get; init; } = true;
     /// <summary>The target network is hard-copied every TargetUpdateFrequency * N * K trained batches.</summary>
     public int TargetUpdateFrequency { get; init; } = 2;
+    /// <summary>
+    /// Actors act with the target network: the learner offers its weights for publishing only when it copies the target
+    /// (every <see cref="TargetUpdatePeriod"/> trained batches) instead of after every update. A batch the target itself
+    /// produced then needs no target forward pass (pi_target = mu, stored in the batch), and actors pull a snapshot
+    /// once per target copy. Off: actors follow the online network as in the paper and in IMPALA.
+    /// </summary>
+    public bool ActorsFollowTarget { get; init; }
     /// <summary>rho in min(mu / pi_target, rho): the target-worker clip.</summary>
     public float TargetWorkerClip { get; init; } = 2.0f;
     /// <summary>PPO clip epsilon on the surrogate ratio.</summary>

@@ -39,6 +39,15 @@ public interface ILearner
     LearnerUpdateStats Update(Trajectory batch);
 
     /// <summary>
+    /// The parameters actors should act with: the online network at <see cref="Version"/> (default), or a slower copy
+    /// (IMPACT's target network when <see cref="ImpactOptions.ActorsFollowTarget"/>). Runtimes publish a snapshot of
+    /// <see cref="ActingNetwork"/> whenever <see cref="ActingVersion"/> changes, and only then.
+    /// </summary>
+    ActorCriticNet ActingNetwork => Network;
+    /// <summary>The version of <see cref="ActingNetwork"/>'s parameters.</summary>
+    long ActingVersion => Version;
+
+    /// <summary>
     /// Per batch column of the last update: KL(behaviour || current) summed over its valid steps. APS turns
     /// these into a divergence per runner. Empty when the algorithm does not measure it per column.
     /// </summary>

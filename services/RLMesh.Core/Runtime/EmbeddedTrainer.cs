@@ -100,7 +100,7 @@ public sealed class EmbeddedTrainer
     {
         using var span = Spans.Source.StartActivity(Spans.SnapshotPublish);
         long started = Stopwatch.GetTimestamp();
-        await _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken).ConfigureAwait(false);
+        await _weights.PublishAsync(WeightSnapshot.ActingParameters(Learner), cancellationToken).ConfigureAwait(false);
         Metrics.SnapshotPublished(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 }

@@ -30,6 +30,7 @@ public static class LearnerLoop
         long curveStep = Math.Max(1, o.MaxFrames / 200), nextCurveFrames = curveStep;
         int lagCount = 0;
         LearnerUpdateStats last = default;
+        long published = learner.ActingVersion; // the caller published the starting parameters
 
         try
         {
@@ -51,7 +52,12 @@ public static class LearnerLoop
                     last = learner.Update(batch);
                 double updateSeconds = Stopwatch.GetElapsedTime(updateStarted).TotalSeconds;
                 updates++;
-                await publish(cancellationToken).ConfigureAwait(false);
+                if (learner.ActingVersion != published)
+                {
+                    // Every update, unless the actors follow a slower copy (IMPACT's target): then once per copy.
+                    await publish(cancellationToken).ConfigureAwait(false);
+                    published = learner.ActingVersion;
+                }
                 // A reused batch (IMPACT) trains again but brings no new frames or episodes.
                 if (!fresh) continue;
                 frames += batch.Frames;

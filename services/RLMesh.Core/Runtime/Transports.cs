@@ -1,3 +1,4 @@
+using RLMesh.Core.Algorithms;
 using RLMesh.Core.Data;
 
 namespace RLMesh.Core.Runtime;
@@ -16,7 +17,12 @@ public interface ITrajectoryQueue
 }
 
 /// <summary>One published set of policy weights. <see cref="Values"/> is never mutated after publishing.</summary>
-public sealed record WeightSnapshot(long Version, float[] Values);
+public sealed record WeightSnapshot(long Version, float[] Values)
+{
+    /// <summary>A copy of the parameters the learner's actors act with (<see cref="ILearner.ActingNetwork"/>) under their version.</summary>
+    public static WeightSnapshot ActingParameters(ILearner learner) =>
+        new(learner.ActingVersion, learner.ActingNetwork.Parameters.Values.ToArray());
+}
 
 /// <summary>
 /// The parameter hand-over from learner to actors: the learner publishes a new version, actors check

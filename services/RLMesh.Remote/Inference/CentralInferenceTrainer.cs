@@ -113,5 +113,5 @@ public sealed class CentralInferenceTrainer
     }
 
     private ValueTask PublishAsync(CancellationToken cancellationToken) =>
-        _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken);
+        _weights.PublishAsync(WeightSnapshot.ActingParameters(Learner), cancellationToken);
 }

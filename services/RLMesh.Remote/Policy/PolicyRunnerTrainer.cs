@@ -57,5 +57,5 @@ public sealed class PolicyRunnerTrainer
     }
 
     private ValueTask PublishAsync(CancellationToken cancellationToken) =>
-        _weights.PublishAsync(new WeightSnapshot(Learner.Version, Learner.Network.Parameters.Values.ToArray()), cancellationToken);
+        _weights.PublishAsync(WeightSnapshot.ActingParameters(Learner), cancellationToken);
 }

@@ -201,6 +201,7 @@ public class ImpactTests
         var options = new ImpactOptions { BufferBatches = 1, ReusesPerBatch = 1, TargetUpdateFrequency = 1 };
         var learner = new ImpactLearner(net, new Adam(net.Parameters, 5e-2f), options, 40f);
         var batch = RandomBatch.Create(PolicySpec.Categorical(3), T: 4, B: 3, seed: 9).Batch;
+        batch.PolicyVersion = -1; // not the target's own data (that would skip the target forward pass under test)
         for (int i = 0; i < 5; i++)
         {
             learner.Update(batch);
@@ -223,4 +224,70 @@ public class ImpactTests
     [Fact]
     public void TheLearnerReportsTheLossPerColumnKlForAps()
         => ColumnKlAssert.LearnerReportsPerColumnKl(net => new ImpactLearner(net, new Adam(net.Parameters, 1e-2f), new ImpactOptions(), 40f));
+
+    [Fact]
+    public void ActorsThatFollowTheTargetSeeNewParametersOnlyWhenTheTargetIsCopied()
+    {
+        var spec = new NetworkSpec(1, [4], Activation.Tanh, new CategoricalHead(2));
+        var net = ActorCriticNet.Create(spec, 3);
+        var options = new ImpactOptions { BufferBatches = 2, ReusesPerBatch = 2, TargetUpdateFrequency = 1, ActorsFollowTarget = true };
+        ILearner learner = new ImpactLearner(net, new Adam(net.Parameters, 1e-2f), options, 40f, initialVersion: 10);
+        var batch = RandomBatch.Create(PolicySpec.Categorical(2), T: 3, B: 2, seed: 5).Batch;
+        var initial = net.Parameters.Values.ToArray();
+        for (int i = 1; i <= 9; i++)
+        {
+            learner.Update(batch);
+            long expected = 10 + i / 4 * 4; // copies after updates 4 and 8
+            Assert.Equal(10 + i, learner.Version);
+            Assert.Equal(expected, learner.ActingVersion);
+            Assert.Same(((ImpactLearner)learner).TargetNetwork, learner.ActingNetwork);
+            if (i < 4)
+                Assert.Equal(initial, learner.ActingNetwork.Parameters.Values);
+        }
+        var paperNet = ActorCriticNet.Create(spec, 3);
+        ILearner paperLearner = new ImpactLearner(paperNet, new Adam(paperNet.Parameters, 1e-2f), options with { ActorsFollowTarget = false }, 40f);
+        Assert.Same(paperLearner.Network, paperLearner.ActingNetwork);
+    }
+
+    [Fact]
+    public void ABatchTheTargetProducedSkipsTheTargetForwardPassAndTrainsTheSame()
+    {
+        // Behaviour outputs computed by the target's parameters are pi_target's outputs: a batch tagged with the target's
+        // version takes them from the batch. The update must equal one that runs the target forward pass.
+        var spec = new NetworkSpec(2, [8], Activation.Tanh, new CategoricalHead(3));
+        const int T = 5, B = 4, P = 3;
+        var batch = new Trajectory(T, B, 2, 1, P);
+        var rng = new Rng(4);
+        for (int i = 0; i < batch.Observations.Length; i++) batch.Observations[i] = (float)rng.Uniform(-1, 1);
+        var behaviourNet = ActorCriticNet.Create(spec, 7);
+        var outputs = new float[(T + 1) * B * P];
+        behaviourNet.Forward(batch.Observations, (T + 1) * B, outputs, new float[(T + 1) * B]);
+        outputs.AsSpan(0, T * B * P).CopyTo(batch.BehaviourPolicy);
+        for (int i = 0; i < T * B; i++)
+        {
+            batch.Valid[i] = true;
+            batch.Rewards[i] = (float)rng.Uniform(0, 1);
+            batch.Actions[i] = Categorical.Sample(batch.BehaviourPolicy.AsSpan(i * P, P), ref rng);
+        }
+
+        ImpactLearner Train(long batchVersion)
+        {
+            var net = ActorCriticNet.Create(spec, 7);
+            var learner = new ImpactLearner(net, new Adam(net.Parameters, 1e-2f), new ImpactOptions(), 40f, initialVersion: 3);
+            batch.PolicyVersion = batchVersion;
+            learner.Update(batch);
+            return learner;
+        }
+        var fromBatch = Train(batchVersion: 3);
+        var computed = Train(batchVersion: 2);
+
+        Assert.Equal(0, fromBatch.TargetForwards);
+        Assert.Equal(1, computed.TargetForwards);
+        Assert.Equal(computed.LastLoss.TotalLoss, fromBatch.LastLoss.TotalLoss, 5);
+        var a = fromBatch.Network.Parameters.Values;
+        var b = computed.Network.Parameters.Values;
+        for (int i = 0; i < a.Length; i++)
+            Assert.Equal(b[i], a[i], 5);
+        Assert.NotEqual(ActorCriticNet.Create(spec, 7).Parameters.Values, a); // it did train
+    }
 }

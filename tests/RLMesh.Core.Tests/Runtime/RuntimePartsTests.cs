@@ -62,4 +62,44 @@ public class RuntimePartsTests
         Assert.Contains(errors, e => e.Contains("--lr"));
         Assert.Contains(errors, e => e.Contains("--hidden"));
     }
+
+    private sealed class RecordingWeightStore : IWeightStore
+    {
+        private readonly InMemoryWeightStore _inner = new();
+        public List<long> Published { get; } = [];
+        public long LatestVersion => _inner.LatestVersion;
+        public ValueTask PublishAsync(WeightSnapshot snapshot, CancellationToken cancellationToken)
+        {
+            lock (Published) Published.Add(snapshot.Version);
+            return _inner.PublishAsync(snapshot, cancellationToken);
+        }
+        public ValueTask<WeightSnapshot?> TryGetNewerAsync(long knownVersion, CancellationToken cancellationToken) =>
+            _inner.TryGetNewerAsync(knownVersion, cancellationToken);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ImpactActorsThatFollowTheTargetGetOneSnapshotPerTargetCopy(bool follow)
+    {
+        var options = TrainingOptions.ForEnvironment("CartPole-v1", AlgorithmDefaults.Impact);
+        options = options with { MaxFrames = 40_000, TargetReturn = null, Impact = options.Impact with { ActorsFollowTarget = follow } };
+        var store = new RecordingWeightStore();
+        var trainer = new EmbeddedTrainer(options, weights: store);
+        await trainer.RunAsync(null, default);
+        var learner = (RLMesh.Core.Algorithms.ImpactLearner)trainer.Learner;
+
+        Assert.True(learner.TargetUpdates >= 10);
+        if (follow)
+        {
+            // The starting weights, then the target after each copy: versions 0, P, 2P, ...
+            long period = options.Impact.TargetUpdatePeriod;
+            Assert.Equal(Enumerable.Range(0, (int)learner.TargetUpdates + 1).Select(i => i * period), store.Published);
+            Assert.True(learner.TargetForwards < learner.TrainedBatches / 2, $"{learner.TargetForwards} target forwards in {learner.TrainedBatches} updates");
+        }
+        else
+        {
+            Assert.Equal(Enumerable.Range(0, (int)learner.Version + 1).Select(i => (long)i), store.Published);
+        }
+    }
 }
