@@ -123,8 +123,38 @@ public sealed partial class ParameterServerService(
         {
             await stopController.CancelAsync();
             await controller;
+            await CollectUntilTheLearnerStopsAsync(store, state);
         }
     }
+
+    /// <summary>
+    /// Retention on the way out. A learner that stops together with this process (Ctrl-C reaches every process of a
+    /// terminal's group; a helm uninstall stops every pod at once) publishes for a moment longer, and those versions
+    /// would stay in Redis until a parameter server runs for this run again (an interrupted run left ~450 behind). So it
+    /// collects until the learner's status says it stopped, or is older than <see cref="LearnerGoneAfter"/> (it died),
+    /// for at most <see cref="StopGrace"/>, then once more.
+    /// </summary>
+    private async Task CollectUntilTheLearnerStopsAsync(RedisWeightStore store, RedisClusterState state)
+    {
+        using var grace = new CancellationTokenSource(StopGrace);
+        try
+        {
+            while (await state.ReadLearnerStatusAsync(grace.Token) is { State: "running" } learner
+                   && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - learner.SentUnixMs < LearnerGoneAfter.TotalMilliseconds)
+            {
+                stats.CollectedVersions += await store.CollectOldVersionsAsync(grace.Token);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), grace.Token);
+            }
+            stats.CollectedVersions += await store.CollectOldVersionsAsync(grace.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.PollFailed(logger, e.Message);
+        }
+    }
+
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan LearnerGoneAfter = TimeSpan.FromSeconds(3);
 
     private async Task PollAsync(RedisWeightStore store, RedisClusterState state, IDivergenceBoard board, SyncOptions sync, CancellationToken cancellationToken)
     {

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using RLMesh.Messaging.LocalServers;
+using StackExchange.Redis;
 
 namespace RLMesh.System.Tests;
 
@@ -103,6 +105,61 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         Assert.All(reports, r => Assert.True(r.Lag == 0, $"policy lag {r.Lag} at {r.Frames} frames\n{context}"));
         Assert.InRange(reports[^1].Frames, 1, 1_000_000);
     }
+
+    /// <summary>
+    /// An interrupted launch (SIGTERM, as from a process manager; Ctrl-C is the same path) keeps its queues for a resume
+    /// but leaves no more weight versions in Redis than the parameter server retains: the roles stop before the
+    /// parameter server, which collects once more on its way out (the learner used to go on publishing after it stopped).
+    /// </summary>
+    [Fact]
+    public async Task AnInterruptedLaunchLeavesOnlyTheRetainedWeightVersionsInRedis()
+    {
+        var logs = Directory.CreateTempSubdirectory("rlmesh-stop-").FullName;
+        string run = $"stop-{Guid.NewGuid():N}"[..14];
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--env", "CartPole-v1", "--runners", "2",
+            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
+            "--run", run, "--logs", logs, "--max-frames", "1000000000", "--target-return", "100000", "--status-seconds", "1",
+        })
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new global::System.Text.StringBuilder();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            // Until the learner has published a few hundred versions (a status line "running v{N} ...").
+            while (await process.StandardOutput.ReadLineAsync(patience.Token) is { } line)
+            {
+                output.AppendLine(line);
+                if (RunningVersion().Match(line) is { Success: true } m && long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) >= 300)
+                    break;
+            }
+            await ServerProcess.TerminateAsync(process.Id, TimeSpan.FromSeconds(60));
+            output.Append(await process.StandardOutput.ReadToEndAsync(patience.Token));
+            await process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"rlmesh launch did not reach v300 and stop:\n{output}\n{await stderr}");
+        }
+        log.WriteLine(output.ToString());
+        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
+        Assert.Contains("stopping the cluster", output.ToString());
+
+        using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis.Configuration);
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var manifests = server.Keys(pattern: $"rlmesh:{run}:w:*:manifest").ToList();
+        var chunks = server.Keys(pattern: $"rlmesh:{run}:w:*:c:*").ToList();
+        Assert.True(manifests.Count is >= 1 and <= 3, $"{manifests.Count} weight versions left in Redis (retain 3): {string.Join(", ", manifests.Take(10))}");
+        Assert.True(chunks.Count <= 3 * 2, $"{chunks.Count} chunks left");
+    }
+
+    [GeneratedRegex(@"running v(\d+) ")]
+    private static partial Regex RunningVersion();
 
     [GeneratedRegex(@"frames (\d+) \(.*? lag (\d+\.\d+) loss")]
     private static partial Regex ProgressWithLag();
