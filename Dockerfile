@@ -18,11 +18,19 @@ COPY services/RLMesh.Learner/RLMesh.Learner.csproj services/RLMesh.Learner/
 COPY services/RLMesh.ParameterServer/RLMesh.ParameterServer.csproj services/RLMesh.ParameterServer/
 COPY services/RLMesh.Remote/RLMesh.Remote.csproj services/RLMesh.Remote/
 COPY services/RLMesh.Cli/RLMesh.Cli.csproj services/RLMesh.Cli/
-RUN dotnet restore services/RLMesh.Cli/RLMesh.Cli.csproj
+# ReadyToRun: the assemblies carry precompiled code, so a pod starts without JIT-compiling its start-up path and its
+# first seconds are not spent in unoptimized code (a local `launch`, CartPole, 4 runners: the whole command 5.2-5.7 s ->
+# 3.6-5.4 s, learner frames/s in the first seconds +17 %). Crossgen needs a runtime identifier: x64 or arm64 by the
+# platform docker buildx builds for.
+ARG TARGETARCH
+RUN rid=linux-$(case "$TARGETARCH" in arm64) echo arm64 ;; *) echo x64 ;; esac) \
+ && dotnet restore services/RLMesh.Cli/RLMesh.Cli.csproj -r $rid
 COPY protos/ protos/
 COPY services/ services/
 COPY ops/kubectl-rlmesh ops/kubectl-rlmesh
-RUN dotnet publish services/RLMesh.Cli/RLMesh.Cli.csproj -c Release --no-restore -o /app /p:UseAppHost=false
+RUN rid=linux-$(case "$TARGETARCH" in arm64) echo arm64 ;; *) echo x64 ;; esac) \
+ && dotnet publish services/RLMesh.Cli/RLMesh.Cli.csproj -c Release --no-restore -r $rid --self-contained false \
+      -p:PublishReadyToRun=true -o /app /p:UseAppHost=false
 
 # ---- runtime: ASP.NET Core shared framework (Kestrel serves /metrics, /healthz, /readyz) ----
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

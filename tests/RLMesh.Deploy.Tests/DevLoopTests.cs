@@ -40,6 +40,10 @@ public class DevLoopTests
         foreach (Match m in Regex.Matches(dockerfile, @"(?m)^COPY\s+(services/\S+\.csproj)\s"))
             Assert.True(File.Exists(Path.Combine(Tools.RepoRoot, m.Groups[1].Value)), $"{m.Groups[1].Value} does not exist");
         Assert.True(dockerfile.IndexOf("dotnet restore", StringComparison.Ordinal) < dockerfile.IndexOf("COPY services/ services/", StringComparison.Ordinal));
+        // ReadyToRun needs the runtime identifier at restore too (--no-restore publish would fail without its assets).
+        Assert.Matches(@"dotnet restore [^\n]*-r \$rid", dockerfile);
+        Assert.Matches(@"dotnet publish [^\n]*--no-restore -r \$rid --self-contained false", dockerfile);
+        Assert.Contains("-p:PublishReadyToRun=true", dockerfile);
         // Every project the CLI references transitively is restored from its own COPY line.
         var cli = File.ReadAllText(Path.Combine(Tools.RepoRoot, "services", "RLMesh.Cli", "RLMesh.Cli.csproj"));
         foreach (Match m in Regex.Matches(cli, @"ProjectReference Include=""\.\./(RLMesh\.[A-Za-z.]+)/"))
