@@ -132,7 +132,8 @@ public sealed partial class ParameterServerService(
     /// terminal's group; a helm uninstall stops every pod at once) publishes for a moment longer, and those versions
     /// would stay in Redis until a parameter server runs for this run again (an interrupted run left ~450 behind). So it
     /// collects until the learner's status says it stopped, or is older than <see cref="LearnerGoneAfter"/> (it died),
-    /// for at most <see cref="StopGrace"/>, then once more.
+    /// for at most <see cref="StopGrace"/>, then once more. A parameter server stopped alone (a rolling update) therefore
+    /// takes up to that long to exit while the learner runs on; `launch` stops it last, after the learner.
     /// </summary>
     private async Task CollectUntilTheLearnerStopsAsync(RedisWeightStore store, RedisClusterState state)
     {

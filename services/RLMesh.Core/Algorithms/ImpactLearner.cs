@@ -10,6 +10,8 @@ namespace RLMesh.Core.Algorithms;
 /// hard copy of the online one; with UseKlLoss the KL coefficient adapts after every update (x1.5 when
 /// KL(pi_target || pi) &gt; 2 * KlTarget, x0.5 when &lt; KlTarget / 2). Batch reuse (the circular
 /// buffer of N batches trained K times each) is the batch source's job: see <see cref="ImpactCircularBuffer"/>.
+/// With <see cref="ImpactOptions.ActorsFollowTarget"/> the actors act with the target network (<see cref="ActingNetwork"/>),
+/// so a batch they produced since the last copy carries pi_target's outputs and skips the target forward pass.
 /// </summary>
 public sealed class ImpactLearner : ILearner
 {
