@@ -93,6 +93,7 @@ internal static class TransportBench
         var options = TrainingOptions.ForEnvironment("CartPole-v1") with
         {
             Actors = actors,
+            EnvsPerActor = new RLMesh.EnvRunner.EnvRunnerOptions().Envs, // the cluster's runner default (the embedded one is 16)
             MaxFrames = long.MaxValue / 2,
             TargetReturn = 1e9,
             ReportIntervalSeconds = 1,
