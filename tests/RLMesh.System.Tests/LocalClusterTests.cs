@@ -15,15 +15,9 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     {
         var logs = Directory.CreateTempSubdirectory("rlmesh-launch-").FullName;
         string run = $"solve-{Guid.NewGuid():N}"[..14];
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--env", "CartPole-v1", "--runners", "4",
+        using var process = StartLaunch("--env", "CartPole-v1", "--runners", "4",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
-            "--run", run, "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5",
-        })
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
+            "--run", run, "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(6));
@@ -65,16 +59,10 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     public async Task ALaunchedPpoClusterSolvesCartPoleOnPolicy()
     {
         var logs = Directory.CreateTempSubdirectory("rlmesh-ppo-").FullName;
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--algo", "ppo", "--env", "CartPole-v1", "--runners", "3",
-            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration, "--seed", "1",
-            "--run", $"ppo-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "1000000", "--status-seconds", "5",
-        })
-            info.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
-        using var process = Process.Start(info)!;
+        using var process = StartLaunch("--algo", "ppo", "--env", "CartPole-v1", "--runners", "3",
+            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration, "--seed", "1",
+            "--run", $"ppo-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "1000000", "--status-seconds", "5");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
@@ -116,15 +104,9 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     {
         var logs = Directory.CreateTempSubdirectory("rlmesh-stop-").FullName;
         string run = $"stop-{Guid.NewGuid():N}"[..14];
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"), "launch", "--env", "CartPole-v1", "--runners", "2",
+        using var process = StartLaunch("--env", "CartPole-v1", "--runners", "2",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
-            "--run", run, "--logs", logs, "--max-frames", "1000000000", "--target-return", "100000", "--status-seconds", "1",
-        })
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
+            "--run", run, "--logs", logs, "--max-frames", "1000000000", "--target-return", "100000", "--status-seconds", "1");
         var stderr = process.StandardError.ReadToEndAsync();
         var output = new global::System.Text.StringBuilder();
         using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
@@ -156,6 +138,17 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         var chunks = server.Keys(pattern: $"rlmesh:{run}:w:*:c:*").ToList();
         Assert.True(manifests.Count is >= 1 and <= 3, $"{manifests.Count} weight versions left in Redis (retain 3): {string.Join(", ", manifests.Take(10))}");
         Assert.True(chunks.Count <= 3 * 2, $"{chunks.Count} chunks left");
+    }
+
+    /// <summary>`rlmesh launch ARGS` as the user runs it, output redirected.</summary>
+    private static Process StartLaunch(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"));
+        info.ArgumentList.Add("launch");
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        return Process.Start(info)!;
     }
 
     [GeneratedRegex(@"running v(\d+) ")]
