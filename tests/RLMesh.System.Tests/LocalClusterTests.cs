@@ -18,23 +18,11 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         using var process = StartLaunch("--env", "CartPole-v1", "--runners", "4",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
             "--run", run, "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        try
-        {
-            await process.WaitForExitAsync(patience.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"rlmesh launch did not finish:\n{await stdout}\n{await stderr}");
-        }
-        var output = await stdout;
+        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(6));
         log.WriteLine(output);
         var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
         try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{await stderr}\n{learnerLog[^Math.Min(3000, learnerLog.Length)..]}");
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(3000, learnerLog.Length)..]}");
         Assert.Contains("learner finished (solved)", output);
         Assert.Contains("Learner finished (solved)", learnerLog);
 
@@ -63,24 +51,12 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         using var process = StartLaunch("--algo", "ppo", "--env", "CartPole-v1", "--runners", "3",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration, "--seed", "1",
             "--run", $"ppo-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "1000000", "--status-seconds", "5");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(patience.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"rlmesh launch --algo ppo did not finish:\n{await stdout}\n{await stderr}");
-        }
-        var output = await stdout;
+        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(3));
         log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
         var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
         var replayLog = File.ReadAllText(Path.Combine(logs, "replay.log"));
         try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
-        string context = $"exit {process.ExitCode}\n{output}\n{await stderr}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
+        string context = $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
         Assert.True(process.ExitCode == 0, context);
         Assert.Contains("learner finished (solved)", output);
         Assert.Contains("on-policy (one version per batch) batches of 3 unrolls", replayLog);
@@ -149,6 +125,24 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         foreach (var a in args)
             info.ArgumentList.Add(a);
         return Process.Start(info)!;
+    }
+
+    /// <summary>Waits for a launch to exit by itself; one that does not within <paramref name="patience"/> is killed and fails the test.</summary>
+    private static async Task<(string Output, string Errors)> RunToExitAsync(Process process, TimeSpan patience)
+    {
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(patience);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"rlmesh launch did not finish within {patience}:\n{await stdout}\n{await stderr}");
+        }
+        return (await stdout, await stderr);
     }
 
     [GeneratedRegex(@"running v(\d+) ")]
