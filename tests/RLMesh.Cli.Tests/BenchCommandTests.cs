@@ -19,4 +19,25 @@ public class BenchCommandTests
         using var json = JsonDocument.Parse(last);
         Assert.True(json.RootElement.GetProperty(key).GetDouble() > 0);
     }
+
+    [Fact]
+    public void BenchLearnerTimesTheNamedAlgorithmOnTheGivenBatchShape()
+    {
+        var result = CliRunner.Run("bench", "learner", "--algo", "impact", "--unroll-length", "10", "--batch-envs", "8", "--json", "--seconds", "0.2");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        using var json = JsonDocument.Parse(result.StdOut.TrimEnd().Split('\n')[^1]);
+        Assert.Equal("impact", json.RootElement.GetProperty("algo").GetString());
+        Assert.Equal("T=10 x B=8", json.RootElement.GetProperty("batch").GetString());
+        Assert.True(json.RootElement.GetProperty("samples_per_second").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData("--algo", "a2c", "unknown algorithm 'a2c'")]
+    [InlineData("--unroll-length", "0", "must be positive")]
+    public void BenchLearnerRefusesBadFlagsWithExitCodeTwo(string flag, string value, string message)
+    {
+        var result = CliRunner.Run("bench", "learner", flag, value, "--seconds", "0.1");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.StdErr);
+    }
 }

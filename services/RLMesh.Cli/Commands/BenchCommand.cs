@@ -25,7 +25,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Make("env", "CartPole-v1 vector environment steps per second (one thread)", BenchEnv));
         bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
         bench.Subcommands.Add(TransportBench.Create());
-        bench.Subcommands.Add(Make("learner", "IMPALA learner update, T=80 x B=32, MLP 4-64-64 + heads, RMSprop, grad clip", BenchLearner));
+        bench.Subcommands.Add(LearnerCommand());
         bench.Subcommands.Add(ApsBench.Create());
         bench.Subcommands.Add(BenchAlgosCommand.Create());
         bench.Subcommands.Add(RemoteBench.RemoteEnv());
@@ -33,16 +33,40 @@ public static class BenchCommand
         return bench;
     }
 
-    private static Command Make(string name, string description, Func<double, Dictionary<string, object>> run)
+    private static Command Make(string name, string description, Func<double, Dictionary<string, object>> run) =>
+        Make(new Command(name, description), (_, budget) => run(budget));
+
+    private static Command LearnerCommand()
+    {
+        var algo = new Option<string>("--algo") { Description = "The algorithm whose update (with its CartPole-v1 defaults) is timed", DefaultValueFactory = _ => AlgorithmDefaults.Impala };
+        var unroll = new Option<int>("--unroll-length") { Description = "T of the batch", DefaultValueFactory = _ => 80 };
+        var envs = new Option<int>("--batch-envs") { Description = "B of the batch", DefaultValueFactory = _ => 32 };
+        var command = new Command("learner", "Learner update (IMPALA unless --algo), T=80 x B=32, MLP 4-64-64 + heads, the algorithm's optimizer and clip")
+        {
+            algo, unroll, envs,
+        };
+        return Make(command, (parse, seconds) =>
+        {
+            string name = parse.GetValue(algo)!;
+            if (!AlgorithmDefaults.Names.Contains(name))
+                throw new UsageException($"unknown algorithm '{name}' (available: {string.Join(", ", AlgorithmDefaults.Names)})");
+            if (parse.GetValue(unroll) < 1 || parse.GetValue(envs) < 1)
+                throw new UsageException("--unroll-length and --batch-envs must be positive");
+            return BenchLearner(name, parse.GetValue(unroll), parse.GetValue(envs), seconds);
+        });
+    }
+
+    private static Command Make(Command command, Func<ParseResult, double, Dictionary<string, object>> run)
     {
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object on the last line" };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 2.0 };
-        var command = new Command(name, description) { json, seconds };
+        command.Options.Add(json);
+        command.Options.Add(seconds);
         command.SetAction(parse =>
         {
             double budget = parse.GetValue(seconds);
             if (!(budget > 0)) throw new UsageException("--seconds must be positive");
-            var figures = run(budget);
+            var figures = run(parse, budget);
             foreach (var (key, value) in figures)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key,-24} {value}"));
             if (parse.GetValue(json))
@@ -139,22 +163,24 @@ public static class BenchCommand
         return clock.Elapsed.TotalMicroseconds / calls;
     }
 
-    private static Dictionary<string, object> BenchLearner(double seconds)
+    private static Dictionary<string, object> BenchLearner(string algo, int unroll, int batchEnvs, double seconds)
     {
-        const int unroll = 80, batchEnvs = 32;
-        var options = TrainingOptions.ForEnvironment("CartPole-v1");
+        var options = TrainingOptions.ForEnvironment("CartPole-v1", algo);
         var spec = new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2));
         var net = ActorCriticNet.Create(spec, 1);
-        // A realistic batch: one real unroll of 32 CartPoles under the initial policy.
+        // A realistic batch: one real unroll of the CartPoles under the initial policy.
         var actor = new Actor("bench", new VectorEnv("CartPole-v1", batchEnvs), net.Clone(), unroll, 5);
         var batch = actor.Unroll();
-        var learner = new ImpalaLearner(net, EmbeddedTrainer.CreateOptimizer(net, options), options.Impala, options.MaxGradNorm);
+        var learner = AlgorithmDefaults.CreateLearner(options, net, EmbeddedTrainer.CreateOptimizer(net, options));
 
         long updates = 0;
         var clock = Stopwatch.StartNew();
         bool measuring = false;
         while (true)
         {
+            // As if the actors acted with the weights the learner last offered them (no lag): for IMPACT following its
+            // target, the batch then carries pi_target's outputs, as most batches of a run do.
+            batch.PolicyVersion = learner.ActingVersion;
             learner.Update(batch);
             if (!measuring && clock.Elapsed.TotalSeconds > Math.Min(0.5, seconds / 4))
             {
@@ -169,6 +195,7 @@ public static class BenchCommand
         double ms = clock.Elapsed.TotalMilliseconds / updates;
         return new()
         {
+            ["algo"] = algo,
             ["network"] = "MLP 4-64-64-(2+1) tanh",
             ["batch"] = $"T={unroll} x B={batchEnvs}",
             ["ms_per_update"] = Math.Round(ms, 4),

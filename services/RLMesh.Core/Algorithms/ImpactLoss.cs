@@ -125,6 +125,9 @@ public sealed class ImpactLoss
         var rowLogProbs = Scratch.Ensure(ref _rowLogProbs, P);
         var rowProbs = Scratch.Ensure(ref _rowProbs, P);
         bool categorical = Policy.Kind == PolicyKind.Categorical;
+        // The actors acted with the target network (ImpactLearner passes the batch's own behaviour rows): pi_target = mu,
+        // so log rho = 0, the target-worker factor is min(1, rho) and KL(pi_target || pi) = KL(mu || pi), each computed once.
+        bool targetIsBehaviour = targetOutputs.Overlaps(batch.BehaviourPolicy, out int offset) && offset == 0;
 
         // V-trace against the TARGET policy: rho = pi_target / mu.
         int valid = 0;
@@ -139,8 +142,8 @@ public sealed class ImpactLoss
             }
             valid++;
             var action = batch.Actions.AsSpan(i * A, A);
-            logTargets[i] = _ops.LogProb(targetOutputs.Slice(i * P, P), action);
             logMus[i] = _ops.LogProb(batch.BehaviourPolicy.AsSpan(i * P, P), action);
+            logTargets[i] = targetIsBehaviour ? logMus[i] : _ops.LogProb(targetOutputs.Slice(i * P, P), action);
             logRhos[i] = logTargets[i] - logMus[i];
             discounts[i] = batch.Terminated[i] ? 0f : Options.Discount;
             rewards[i] = batch.Rewards[i] * Options.RewardScale;
@@ -168,7 +171,7 @@ public sealed class ImpactLoss
             var grad = dPolicyOutputs.Slice(i * P, P);
 
             double logMu = logMus[i];
-            double targetWorker = Math.Min(Math.Exp(logMu - logTargets[i]), rho);
+            double targetWorker = Math.Min(targetIsBehaviour ? 1.0 : Math.Exp(logMu - logTargets[i]), rho);
             double entropy = categorical ? Categorical.Decompose(current, rowLogProbs, rowProbs) : _ops.Entropy(current);
             double logPi = categorical ? rowLogProbs[(int)action[0]] : _ops.LogProb(current, action);
             double r = targetWorker * Math.Exp(logPi - logMu);
@@ -192,14 +195,14 @@ public sealed class ImpactLoss
             {
                 Categorical.AddLogProbAndEntropyGradient(rowLogProbs, rowProbs, entropy, (int)action[0], pgScale, entropyScale, grad);
                 kl = Categorical.KlFromLogProbs(mu, rowLogProbs);
-                klTarget = Categorical.KlFromLogProbs(target, rowLogProbs);
+                klTarget = targetIsBehaviour ? kl : Categorical.KlFromLogProbs(target, rowLogProbs);
             }
             else
             {
                 if (pgScale != 0) _ops.AddLogProbGradient(current, action, pgScale, grad);
                 _ops.AddEntropyGradient(current, entropyScale, grad);
                 kl = _ops.Kl(mu, current);
-                klTarget = _ops.Kl(target, current);
+                klTarget = targetIsBehaviour ? kl : _ops.Kl(target, current);
             }
             klSum += kl;
             _columnKl.Add(i % B, kl);

@@ -45,6 +45,38 @@ public class ImpactTests
     public void GaussianLossGradientsWithTheKlTermMatchFiniteDifferences()
         => CheckGradients(PolicySpec.Gaussian(2), new ImpactOptions { ClipEpsilon = 0.2f, UseKlLoss = true }, klCoefficient: 0.7f);
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void TargetOutputsThatAreTheBatchsOwnBehaviourRowsGiveTheSameLossAsACopyOfThem(bool gaussian, bool klLoss)
+    {
+        // The loss skips the duplicate target terms when it is handed the batch's behaviour rows themselves (actors that
+        // follow the target); the result must be exactly the one computed from an equal copy in other memory.
+        var policy = gaussian ? PolicySpec.Gaussian(2) : PolicySpec.Categorical(3);
+        var s = RandomBatch.Create(policy, T: 6, B: 3, seed: 5).WithEpisodeEnds();
+        var options = new ImpactOptions { ClipEpsilon = 0.2f, UseKlLoss = klLoss };
+        int n = s.Batch.Steps * s.Batch.Envs * policy.OutputSize;
+        var behaviourRows = s.Batch.BehaviourPolicy.AsSpan(0, n);
+        var copy = behaviourRows.ToArray();
+
+        (ImpactLossResult Result, float[] DOut, float[] DVal) Run(ReadOnlySpan<float> target)
+        {
+            var dOut = s.NewDOutputs();
+            var dVal = s.NewDValues();
+            var r = new ImpactLoss(options, policy).Compute(s.Batch, s.Outputs, s.Values, target, 0.7f, dOut, dVal);
+            return (r, dOut, dVal);
+        }
+        var aliased = Run(behaviourRows);
+        var copied = Run(copy);
+
+        Assert.Equal(copied.Result, aliased.Result);
+        Assert.Equal(copied.DOut, aliased.DOut);
+        Assert.Equal(copied.DVal, aliased.DVal);
+        Assert.Equal(0, aliased.Result.KlTargetCurrent - aliased.Result.Kl, 12); // pi_target = mu
+        Assert.True(aliased.Result.ValidSteps > 0 && aliased.DOut.Any(g => g != 0));
+    }
+
     [Fact]
     public void TheSurrogateUsesTheTargetWorkerClippedRatioAndIsFlatWherePpoClips()
     {
