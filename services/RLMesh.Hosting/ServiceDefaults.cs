@@ -70,7 +70,7 @@ public static class ServiceDefaults
     /// <summary>A web application builder with RLMesh's configuration, logging and defaults.</summary>
     public static WebApplicationBuilder CreateBuilder(string? configFile, IReadOnlyDictionary<string, string?> flags)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateSlimBuilder(TelemetryHosting.WebHostOptions());
         builder.Configuration.AddRLMeshConfiguration(configFile, flags);
         builder.AddServiceDefaults();
         return builder;

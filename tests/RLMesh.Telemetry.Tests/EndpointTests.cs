@@ -31,6 +31,19 @@ public class EndpointTests
         Assert.Contains("lost the queue", await notReady.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public void WebHostsWatchNoConfigurationFileAndDoNotRootThemselvesInTheWorkingDirectory()
+    {
+        // The defaults watch appsettings*.json under the working directory, recursively: a launch from a checkout woke
+        // every role's file-watch thread for each log line written under ./rlmesh-logs.
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(TelemetryHosting.WebHostOptions());
+        var files = ((Microsoft.Extensions.Configuration.IConfigurationBuilder)builder.Configuration).Sources
+            .OfType<Microsoft.Extensions.Configuration.FileConfigurationSource>().ToList();
+        Assert.NotEmpty(files); // the defaults still add appsettings.json, only without watching it
+        Assert.All(files, source => Assert.False(source.ReloadOnChange, $"{source.Path} is watched"));
+        Assert.Equal(Path.GetFullPath(AppContext.BaseDirectory).TrimEnd('/'), builder.Environment.ContentRootPath.TrimEnd('/'));
+    }
+
     [Theory]
     [InlineData("""{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000.1,"3.25"]}]}}""", 3.25)]
     [InlineData("""{"status":"success","data":{"resultType":"scalar","result":[1700000000.1,"7"]}}""", 7.0)]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RLMesh.Core.Envs;
 using RLMesh.Messaging.Codec;
+using RLMesh.Telemetry.Hosting;
 using RLMesh.Messaging.Protos;
 using RLMesh.Remote.Env;
 using RLMesh.Remote.Inference;
@@ -69,7 +70,7 @@ public sealed class RemoteServer : IAsyncDisposable
     public static async Task<RemoteServer> StartAsync(RemoteServerOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(TelemetryHosting.WebHostOptions());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls(options.Url);
         var app = builder.Build();

@@ -60,12 +60,25 @@ public static class TelemetryHosting
     }
 
     /// <summary>
+    /// Options for every RLMesh web host: the content root is the install directory and no configuration file is
+    /// watched. The defaults watch the working directory recursively for appsettings changes: started from a checkout
+    /// or /tmp that is thousands of inotify watches per process, and every line the roles of a launch log under
+    /// ./rlmesh-logs woke the file-watch thread of all of them (measured: ~2,000 watches per process, ~4.5 % of a
+    /// runner's CPU on that thread). RLMesh reads its configuration once (ServiceDefaults).
+    /// </summary>
+    public static WebApplicationOptions WebHostOptions() => new()
+    {
+        Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        ContentRootPath = AppContext.BaseDirectory,
+    };
+
+    /// <summary>
     /// A small Kestrel host with only the telemetry endpoints, for processes that are not web services (the
     /// embedded trainer's --metrics-port). <paramref name="url"/> like http://127.0.0.1:9464 (port 0: any free port).
     /// </summary>
     public static async Task<MetricsHost> StartMetricsHostAsync(MetricRegistry registry, string url, string serviceName, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(WebHostOptions());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddRLMeshTelemetry(serviceName, registry);
         builder.WebHost.UseUrls(url);
