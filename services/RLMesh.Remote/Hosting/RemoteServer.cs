@@ -8,13 +8,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RLMesh.Core.Envs;
 using RLMesh.Messaging.Codec;
-using RLMesh.Telemetry.Hosting;
 using RLMesh.Messaging.Protos;
 using RLMesh.Remote.Env;
 using RLMesh.Remote.Inference;
 using RLMesh.Remote.Policy;
 using RLMesh.Remote.Protocol;
 using RLMesh.Telemetry;
+using RLMesh.Telemetry.Hosting;
 using RLMesh.Telemetry.Metrics;
 
 namespace RLMesh.Remote.Hosting;
