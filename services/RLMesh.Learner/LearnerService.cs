@@ -46,6 +46,8 @@ public sealed partial class LearnerService(
     {
         var o = options.ToTrainingOptions(cluster);
         var errors = o.Validate();
+        if (!(options.PublishIntervalSeconds >= 0))
+            errors = [.. errors, $"Learner:PublishIntervalSeconds must be 0 or more, got {options.PublishIntervalSeconds}"];
         if (errors.Count > 0)
             throw new ArgumentException(string.Join("; ", errors));
         health.NotReady(Component, "connecting");
@@ -94,7 +96,8 @@ public sealed partial class LearnerService(
             Log.Resumed(logger, options.CheckpointDir, checkpoint.Version, checkpoint.Frames, latest, startVersion);
         else
             Log.Fresh(logger, o.EnvId, latest, startVersion);
-        await using var publisher = new SnapshotPublisher(store, stats, metrics, logger);
+        await using var publisher = new SnapshotPublisher(store, stats, metrics, logger,
+            o.Synchronous ? TimeSpan.Zero : TimeSpan.FromSeconds(options.PublishIntervalSeconds));
         var first = Snapshot(learner);
         long publishedActing = first.Version;
         publisher.Offer(first);

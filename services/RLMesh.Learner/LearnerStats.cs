@@ -23,6 +23,8 @@ public sealed class LearnerStats : IServiceStats
     public DateTimeOffset? LastCheckpoint { get; internal set; }
     public long CheckpointVersion { get; internal set; } = -1;
     public long SnapshotPublishFailures { get; internal set; }
+    /// <summary>Snapshots Redis accepted (fewer than updates: see <see cref="LearnerOptions.PublishIntervalSeconds"/>).</summary>
+    public long SnapshotsPublished { get; internal set; }
     public string State { get; internal set; } = "starting";
     /// <summary>Seconds spent waiting for batches (the learner is starved when this grows like wall time).</summary>
     public double WaitSeconds { get; internal set; }
@@ -46,6 +48,7 @@ public sealed class LearnerStats : IServiceStats
         ["episodes"] = Episodes,
         ["checkpoint_version"] = CheckpointVersion,
         ["snapshot_publish_failures"] = SnapshotPublishFailures,
+        ["snapshots_published"] = SnapshotsPublished,
         ["state"] = State,
         ["batch_wait_seconds_total"] = Math.Round(WaitSeconds, 3),
         ["snapshot_publish_seconds_total"] = Math.Round(PublishSeconds, 3),

@@ -9,6 +9,8 @@ namespace RLMesh.Learner;
 /// sent, and one background loop publishes whatever is newest, one at a time, so versions reach Redis in increasing
 /// order and the learner never waits for Redis (publishing took about 40% of its time when done inline). Versions the
 /// learner produced faster than Redis took them are simply skipped; runners only ever want the newest.
+/// Publishes are at least <c>minInterval</c> apart (offers meanwhile coalesce into the newest): every version costs
+/// Redis, the parameter server and every runner a pull, and on a shared machine that CPU is the learner's supply.
 /// </summary>
 internal sealed class SnapshotPublisher : IAsyncDisposable
 {
@@ -19,11 +21,14 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly TimeSpan _minInterval;
     private WeightSnapshot? _pending;
     private int _busy;
 
-    public SnapshotPublisher(RedisWeightStore store, LearnerStats stats, IRuntimeMetrics metrics, ILogger logger)
+    public SnapshotPublisher(RedisWeightStore store, LearnerStats stats, IRuntimeMetrics metrics, ILogger logger, TimeSpan minInterval)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minInterval, TimeSpan.Zero);
+        _minInterval = minInterval;
         _metrics = metrics;
         _store = store;
         _stats = stats;
@@ -61,9 +66,13 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
     private async Task LoopAsync()
     {
         var token = _stop.Token;
+        long lastStarted = 0;
         while (!token.IsCancellationRequested)
         {
             await _signal.WaitAsync(token).ConfigureAwait(false);
+            var early = _minInterval - System.Diagnostics.Stopwatch.GetElapsedTime(lastStarted);
+            if (lastStarted != 0 && early > TimeSpan.Zero)
+                await Task.Delay(early, token).ConfigureAwait(false); // later offers replace the pending one meanwhile
             Volatile.Write(ref _busy, 1);
             // An offer again of a version already accepted (the on-policy learner re-offers its version when runners
             // seem not to have it) would be refused as a reused version: it is simply dropped.
@@ -73,11 +82,13 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
                 continue;
             }
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            lastStarted = started;
             try
             {
                 using (Spans.Source.StartActivity(Spans.SnapshotPublish))
                     await _store.PublishAsync(snapshot, token).ConfigureAwait(false);
                 PublishedVersion = snapshot.Version;
+                _stats.SnapshotsPublished++;
                 _metrics.SnapshotPublished(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
             catch (InvalidOperationException e) when (e.Message.Contains("never reused", StringComparison.Ordinal))

@@ -168,6 +168,16 @@ public class DistributedCommandTests
         Assert.Contains("must equal --runners (4)", result.StdErr);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("20")]
+    public void LaunchWithARunnerNicenessOutsideZeroToNineteenIsAUsageError(string nice)
+    {
+        var result = CliRunner.Run("launch", "--runner-nice", nice);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--runner-nice must be between 0 and 19", result.StdErr);
+    }
+
     [Fact]
     public void LaunchPpoInCentralInferenceModeIsAUsageError()
     {

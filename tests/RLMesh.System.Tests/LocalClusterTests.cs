@@ -18,6 +18,7 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         using var process = StartLaunch("--env", "CartPole-v1", "--runners", "4",
             "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
             "--run", run, "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5");
+        var niceness = NicenessWhileRunningAsync(run, process);
         var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(6));
         log.WriteLine(output);
         var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
@@ -25,6 +26,11 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(3000, learnerLog.Length)..]}");
         Assert.Contains("learner finished (solved)", output);
         Assert.Contains("Learner finished (solved)", learnerLog);
+        // Runners yield the CPU to the roles that feed the learner (launch --runner-nice, default 19); the others do not.
+        var nice = await niceness;
+        Assert.Equal([19, 19, 19, 19], nice.Where(r => r.Role == "env-runner").Select(r => r.Nice));
+        Assert.All(nice.Where(r => r.Role != "env-runner"), r => Assert.Equal(0, r.Nice));
+        Assert.Equal(["learner", "parameter-server", "replay"], nice.Where(r => r.Role != "env-runner").Select(r => r.Role).Order());
 
         // A finished run leaves no queues behind on the broker (nothing was dead-lettered, so not even a DLQ).
         Assert.Contains($"removed run {run}'s queues", output);
@@ -117,6 +123,38 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     }
 
     /// <summary>`rlmesh launch ARGS` as the user runs it, output redirected.</summary>
+    /// <summary>
+    /// The niceness of each role process of <paramref name="run"/> (from /proc), read once all seven are up: the learner,
+    /// parameter server, replay and four runners. Empty if the launch exits first.
+    /// </summary>
+    private static async Task<List<(string Role, int Nice)>> NicenessWhileRunningAsync(string run, Process launch)
+    {
+        while (!launch.HasExited)
+        {
+            var roles = new List<(string Role, int Nice)>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                try
+                {
+                    var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                    int at = Array.IndexOf(args, "run");
+                    if (at < 0 || at + 1 >= args.Length || !args.Contains($"Run={run}") || Path.GetFileName(args[0]) == "nice")
+                        continue; // not this run's, or `nice` a moment before it execs the runner
+                    // /proc/<pid>/stat: "pid (comm) state ..."; niceness is field 19, the 17th after the closing parenthesis.
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    roles.Add((args[at + 1], int.Parse(fields[16], CultureInfo.InvariantCulture)));
+                }
+                catch (IOException) { } // a process that ended while we looked
+                catch (UnauthorizedAccessException) { }
+            }
+            if (roles.Count == 7)
+                return roles;
+            await Task.Delay(100);
+        }
+        return [];
+    }
+
     private static Process StartLaunch(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
