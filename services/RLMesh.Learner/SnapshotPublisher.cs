@@ -70,9 +70,11 @@ internal sealed class SnapshotPublisher : IAsyncDisposable
         while (!token.IsCancellationRequested)
         {
             await _signal.WaitAsync(token).ConfigureAwait(false);
-            var early = _minInterval - System.Diagnostics.Stopwatch.GetElapsedTime(lastStarted);
-            if (lastStarted != 0 && early > TimeSpan.Zero)
-                await Task.Delay(early, token).ConfigureAwait(false); // later offers replace the pending one meanwhile
+            // Later offers replace the pending one meanwhile. Whole milliseconds (Task.Delay truncates) and a loop (a
+            // timer may fire a tick early) keep publishes strictly the interval apart.
+            TimeSpan early;
+            while (lastStarted != 0 && (early = _minInterval - System.Diagnostics.Stopwatch.GetElapsedTime(lastStarted)) > TimeSpan.Zero)
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(early.TotalMilliseconds)), token).ConfigureAwait(false);
             Volatile.Write(ref _busy, 1);
             // An offer again of a version already accepted (the on-policy learner re-offers its version when runners
             // seem not to have it) would be refused as a reused version: it is simply dropped.

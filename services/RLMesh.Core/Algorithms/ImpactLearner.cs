@@ -11,7 +11,8 @@ namespace RLMesh.Core.Algorithms;
 /// KL(pi_target || pi) &gt; 2 * KlTarget, x0.5 when &lt; KlTarget / 2). Batch reuse (the circular
 /// buffer of N batches trained K times each) is the batch source's job: see <see cref="ImpactCircularBuffer"/>.
 /// With <see cref="ImpactOptions.ActorsFollowTarget"/> the actors act with the target network (<see cref="ActingNetwork"/>),
-/// so a batch they produced since the last copy carries pi_target's outputs and skips the target forward pass.
+/// so a batch they produced since the last copy carries pi_target's outputs and skips the target forward pass. So does
+/// the first update after a copy (or at the start), whose online forward pass is pi_target's.
 /// </summary>
 public sealed class ImpactLearner : ILearner
 {
@@ -85,7 +86,7 @@ public sealed class ImpactLearner : ILearner
         var dValues = Scratch.Ensure(ref _dValues, rows);
 
         Network.Forward(batch.Observations, rows, outputs, values);
-        var targetOutputs = TargetOutputsFor(batch, n, P);
+        var targetOutputs = TargetOutputsFor(batch, n, P, outputs);
         var r = _loss.Compute(batch, outputs, values, targetOutputs, KlCoefficient, dOutputs, dValues);
         float norm = GradientStep.Apply(Network, Optimizer, dOutputs, dValues, _maxGradNorm);
         Version++;
@@ -109,12 +110,16 @@ public sealed class ImpactLearner : ILearner
 
     /// <summary>
     /// pi_target's outputs on the batch's T*B step rows: the behaviour outputs the batch carries when every part was
-    /// produced by the target's parameters, else computed once per batch and target copy.
+    /// produced by the target's parameters; the online network's own outputs when no update happened since the last copy
+    /// (the two networks hold the same parameters then); else computed once per batch and target copy.
     /// </summary>
-    private ReadOnlySpan<float> TargetOutputsFor(Trajectory batch, int n, int P)
+    private ReadOnlySpan<float> TargetOutputsFor(Trajectory batch, int n, int P, ReadOnlySpan<float> onlineOutputs)
     {
         if (ProducedByTarget(batch))
             return batch.BehaviourPolicy.AsSpan(0, n * P);
+        // Right after a copy the queued batches were all acted with the previous target: the first of them needs no pass.
+        if (Version == TargetVersion)
+            return onlineOutputs[..(n * P)];
         TargetOutputs? slot = null;
         foreach (var entry in _targetCache)
         {

@@ -282,44 +282,67 @@ public class ImpactTests
     }
 
     [Fact]
-    public void ABatchTheTargetProducedSkipsTheTargetForwardPassAndTrainsTheSame()
+    public void TheTargetForwardPassRunsOnlyWhenTheTargetDiffersFromBothTheBatchAndTheOnlineNetwork()
     {
-        // Behaviour outputs computed by the target's parameters are pi_target's outputs: a batch tagged with the target's
-        // version takes them from the batch. The update must equal one that runs the target forward pass.
+        // pi_target's outputs come from the batch when the target's parameters acted it, from the online forward pass
+        // when no update happened since the last copy (same parameters), and from a target forward pass otherwise.
+        // Every way, the loss must be the one computed with an explicit pass of the target network.
         var spec = new NetworkSpec(2, [8], Activation.Tanh, new CategoricalHead(3));
-        const int T = 5, B = 4, P = 3;
+        const int T = 5, B = 4, P = 3, rows = (T + 1) * B;
         var batch = new Trajectory(T, B, 2, 1, P);
         var rng = new Rng(4);
         for (int i = 0; i < batch.Observations.Length; i++) batch.Observations[i] = (float)rng.Uniform(-1, 1);
-        var behaviourNet = ActorCriticNet.Create(spec, 7);
-        var outputs = new float[(T + 1) * B * P];
-        behaviourNet.Forward(batch.Observations, (T + 1) * B, outputs, new float[(T + 1) * B]);
-        outputs.AsSpan(0, T * B * P).CopyTo(batch.BehaviourPolicy);
+        void ActWith(ulong networkSeed)
+        {
+            var outputs = new float[rows * P];
+            ActorCriticNet.Create(spec, networkSeed).Forward(batch.Observations, rows, outputs, new float[rows]);
+            outputs.AsSpan(0, T * B * P).CopyTo(batch.BehaviourPolicy);
+        }
+        ActWith(7); // the learners' initial parameters
         for (int i = 0; i < T * B; i++)
         {
             batch.Valid[i] = true;
             batch.Rewards[i] = (float)rng.Uniform(0, 1);
             batch.Actions[i] = Categorical.Sample(batch.BehaviourPolicy.AsSpan(i * P, P), ref rng);
         }
+        var options = new ImpactOptions();
 
-        ImpactLearner Train(long batchVersion)
+        double ReferenceLoss(ImpactLearner learner)
+        {
+            var online = new float[rows * P];
+            var values = new float[rows];
+            learner.Network.Forward(batch.Observations, rows, online, values);
+            var target = new float[rows * P];
+            learner.TargetNetwork.Forward(batch.Observations, rows, target, new float[rows]);
+            return new ImpactLoss(options, spec.Head.Distribution).Compute(batch, online, values, target.AsSpan(0, T * B * P),
+                learner.KlCoefficient, new float[rows * P], new float[rows]).TotalLoss;
+        }
+        ImpactLearner NewLearner()
         {
             var net = ActorCriticNet.Create(spec, 7);
-            var learner = new ImpactLearner(net, new Adam(net.Parameters, 1e-2f), new ImpactOptions(), 40f, initialVersion: 3);
-            batch.PolicyVersion = batchVersion;
-            learner.Update(batch);
-            return learner;
+            return new ImpactLearner(net, new Adam(net.Parameters, 1e-2f), options, 40f, initialVersion: 3);
         }
-        var fromBatch = Train(batchVersion: 3);
-        var computed = Train(batchVersion: 2);
 
+        var (fromBatch, fromOnline) = (NewLearner(), NewLearner());
+        batch.PolicyVersion = 3; // the target's version: its outputs are the batch's behaviour outputs
+        double expected = ReferenceLoss(fromBatch);
+        fromBatch.Update(batch);
+        batch.PolicyVersion = 2; // an older target (other parameters) acted it, but nothing trained since the copy
+        ActWith(8);
+        double expectedOffTarget = ReferenceLoss(fromOnline);
+        fromOnline.Update(batch);
         Assert.Equal(0, fromBatch.TargetForwards);
-        Assert.Equal(1, computed.TargetForwards);
-        Assert.Equal(computed.LastLoss.TotalLoss, fromBatch.LastLoss.TotalLoss, 5);
-        var a = fromBatch.Network.Parameters.Values;
-        var b = computed.Network.Parameters.Values;
-        for (int i = 0; i < a.Length; i++)
-            Assert.Equal(b[i], a[i], 5);
-        Assert.NotEqual(ActorCriticNet.Create(spec, 7).Parameters.Values, a); // it did train
+        Assert.Equal(0, fromOnline.TargetForwards);
+        Assert.Equal(expected, fromBatch.LastLoss.TotalLoss, 5);
+        Assert.Equal(expectedOffTarget, fromOnline.LastLoss.TotalLoss, 5);
+        Assert.NotEqual(expected, expectedOffTarget, 3); // the behaviour policy matters to the loss
+        Assert.NotEqual(ActorCriticNet.Create(spec, 7).Parameters.Values, fromOnline.Network.Parameters.Values); // it did train
+
+        // One update later (no copy yet: the period is 16) target and online differ: the pass runs.
+        Assert.NotEqual(fromOnline.Version, fromOnline.TargetVersion);
+        expected = ReferenceLoss(fromOnline);
+        fromOnline.Update(batch);
+        Assert.Equal(1, fromOnline.TargetForwards);
+        Assert.Equal(expected, fromOnline.LastLoss.TotalLoss, 5);
     }
 }
