@@ -102,6 +102,20 @@ public class TrainCommandTests : IDisposable
         Assert.True(summary.RootElement.GetProperty("frames").GetInt64() >= 20000);
     }
 
+    [Theory]
+    [InlineData("embedded", null, 2 * 4 * 10)] // IMPACT's embedded shape: 2 unrolls x 4 envs x T 10
+    [InlineData("central-inference", null, 2 * 16 * 10)] // a round trip per step: at least 16 envs per runner
+    [InlineData("central-inference", "4", 2 * 4 * 10)] // unless the user says otherwise
+    public void ImpactsBatchShapeFollowsTheModeUnlessEnvsPerActorIsGiven(string mode, string? envs, int batchFrames)
+    {
+        // One batch is more than --max-frames 1, so the run stops after exactly one batch's frames.
+        string[] args = ["train", "--env", "CartPole-v1", "--algo", "impact", "--mode", mode, "--max-frames", "1", "--out", _out, "--progress", "plain"];
+        var train = CliRunner.Run(envs is null ? args : [.. args, "--envs-per-actor", envs]);
+        Assert.True(train.ExitCode == 0, train.StdErr);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(_out, "summary.json")));
+        Assert.Equal(batchFrames, summary.RootElement.GetProperty("frames").GetInt64());
+    }
+
     [Fact]
     public void PpoWithMoreUnrollsPerBatchThanActorsIsAUsageError()
     {

@@ -109,6 +109,8 @@ public static class TrainCommand
                 "central-inference" => true,
                 var other => throw new UsageException($"--mode must be embedded or central-inference, not '{other}'"),
             };
+            if (central && parse.GetValue(envsPerActor) is null)
+                options = options with { EnvsPerActor = Math.Max(options.EnvsPerActor, CentralInferenceTrainer.MinDefaultEnvsPerRunner) };
             var errors = central ? CentralInferenceTrainer.Validate(options).ToList() : options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
 
