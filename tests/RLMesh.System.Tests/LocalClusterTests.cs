@@ -13,11 +13,8 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     [Fact]
     public async Task ALaunchedLocalClusterWithFourRunnersSolvesCartPoleAndRemovesItsQueues()
     {
-        var logs = Directory.CreateTempSubdirectory("rlmesh-launch-").FullName;
-        string run = $"solve-{Guid.NewGuid():N}"[..14];
-        using var process = StartLaunch("--env", "CartPole-v1", "--runners", "4",
-            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
-            "--run", run, "--logs", logs, "--max-frames", "6000000", "--status-seconds", "5");
+        var (process, run, logs) = StartLaunch("solve", "--env", "CartPole-v1", "--runners", "4", "--max-frames", "6000000", "--status-seconds", "5");
+        using var _ = process;
         var niceness = NicenessWhileRunningAsync(run, process);
         var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(6));
         log.WriteLine(output);
@@ -52,11 +49,10 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     [Fact]
     public async Task ALaunchedPpoClusterSolvesCartPoleOnPolicy()
     {
-        var logs = Directory.CreateTempSubdirectory("rlmesh-ppo-").FullName;
         var clock = Stopwatch.StartNew();
-        using var process = StartLaunch("--algo", "ppo", "--env", "CartPole-v1", "--runners", "3",
-            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration, "--seed", "1",
-            "--run", $"ppo-{Guid.NewGuid():N}"[..14], "--logs", logs, "--max-frames", "1000000", "--status-seconds", "5");
+        var (process, _, logs) = StartLaunch("ppo", "--algo", "ppo", "--env", "CartPole-v1", "--runners", "3", "--seed", "1",
+            "--max-frames", "1000000", "--status-seconds", "5");
+        using var _ = process;
         var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(3));
         log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
         var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
@@ -84,11 +80,9 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     [Fact]
     public async Task AnInterruptedLaunchLeavesOnlyTheRetainedWeightVersionsInRedis()
     {
-        var logs = Directory.CreateTempSubdirectory("rlmesh-stop-").FullName;
-        string run = $"stop-{Guid.NewGuid():N}"[..14];
-        using var process = StartLaunch("--env", "CartPole-v1", "--runners", "2",
-            "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration,
-            "--run", run, "--logs", logs, "--max-frames", "1000000000", "--target-return", "100000", "--status-seconds", "1");
+        var (process, run, logs) = StartLaunch("stop", "--env", "CartPole-v1", "--runners", "2", "--max-frames", "1000000000",
+            "--target-return", "100000", "--status-seconds", "1");
+        using var _ = process;
         var stderr = process.StandardError.ReadToEndAsync();
         var output = new global::System.Text.StringBuilder();
         using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
@@ -155,14 +149,19 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         return [];
     }
 
-    private static Process StartLaunch(params string[] args)
+    /// <summary>`rlmesh launch <paramref name="args"/>` on the test servers, as a fresh run named after <paramref name="name"/>, logging to a new temporary directory.</summary>
+    private (Process Process, string Run, string Logs) StartLaunch(string name, params string[] args)
     {
+        string run = $"{name}-{Guid.NewGuid():N}"[..14];
+        string logs = Directory.CreateTempSubdirectory($"rlmesh-{name}-").FullName;
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "rlmesh.dll"));
         info.ArgumentList.Add("launch");
         foreach (var a in args)
             info.ArgumentList.Add(a);
-        return Process.Start(info)!;
+        foreach (var a in new[] { "--broker", servers.Broker.AmqpUri.ToString(), "--redis", servers.Redis.Configuration, "--run", run, "--logs", logs })
+            info.ArgumentList.Add(a);
+        return (Process.Start(info)!, run, logs);
     }
 
     /// <summary>Waits for a launch to exit by itself; one that does not within <paramref name="patience"/> is killed and fails the test.</summary>
