@@ -108,7 +108,11 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
         Assert.Contains("stopping the cluster", output.ToString());
 
-        using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis.Configuration);
+        // SCAN walks every key the suite's runs left in the shared server; on a loaded CI machine a page took over the
+        // client's default 5 s.
+        var redisOptions = ConfigurationOptions.Parse(servers.Redis.Configuration);
+        redisOptions.SyncTimeout = 30_000;
+        using var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
         var server = redis.GetServer(redis.GetEndPoints()[0]);
         var manifests = server.Keys(pattern: $"rlmesh:{run}:w:*:manifest").ToList();
         var chunks = server.Keys(pattern: $"rlmesh:{run}:w:*:c:*").ToList();
@@ -116,7 +120,6 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         Assert.True(chunks.Count <= 3 * 2, $"{chunks.Count} chunks left");
     }
 
-    /// <summary>`rlmesh launch ARGS` as the user runs it, output redirected.</summary>
     /// <summary>
     /// The niceness of each role process of <paramref name="run"/> (from /proc), read once all seven are up: the learner,
     /// parameter server, replay and four runners. Empty if the launch exits first.
@@ -149,7 +152,7 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         return [];
     }
 
-    /// <summary>`rlmesh launch <paramref name="args"/>` on the test servers, as a fresh run named after <paramref name="name"/>, logging to a new temporary directory.</summary>
+    /// <summary>`rlmesh launch <paramref name="args"/>` as the user runs it (output redirected) on the test servers, as a fresh run named after <paramref name="name"/>, logging to a new temporary directory.</summary>
     private (Process Process, string Run, string Logs) StartLaunch(string name, params string[] args)
     {
         string run = $"{name}-{Guid.NewGuid():N}"[..14];
