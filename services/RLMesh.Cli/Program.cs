@@ -1,18 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using RLMesh.Cli;
 using RLMesh.Cli.Commands;
 
-var root = new RootCommand("rlmesh: distributed reinforcement learning (IMPALA/V-trace) - embedded by default");
-root.Subcommands.Add(TrainCommand.Create());
-root.Subcommands.Add(EvalCommand.Create());
-root.Subcommands.Add(EnvCommand.Create());
-root.Subcommands.Add(BenchCommand.Create());
-root.Subcommands.Add(StatusCommand.Create());
-root.Subcommands.Add(ScaleCommand.Create());
-root.Subcommands.Add(MetricsCommand.Create());
-root.Subcommands.Add(RunCommand.Create());
-root.Subcommands.Add(LaunchCommand.Create());
-root.Subcommands.Add(RemoteRunnerCommand.Create());
+var root = RootCommandFactory.Create();
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
