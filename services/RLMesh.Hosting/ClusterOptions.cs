@@ -5,7 +5,7 @@ using RLMesh.Messaging.Redis;
 namespace RLMesh.Hosting;
 
 /// <summary>
-/// Settings every role shares, bound from the configuration root (keys in docs/distributed.md). Two processes belong
+/// Settings every role shares, bound from the configuration root (keys in docs/operations.md). Two processes belong
 /// to the same run when they agree on <see cref="Run"/>, <see cref="Broker"/> and <see cref="Redis"/>; the shapes
 /// (<see cref="Env"/>, <see cref="Hidden"/>, <see cref="UnrollLength"/>) must agree too, or messages are refused.
 /// </summary>

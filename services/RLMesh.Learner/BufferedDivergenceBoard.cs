@@ -8,9 +8,9 @@ namespace RLMesh.Learner;
 /// The learner's writes to the Redis APS board, off its loop: <see cref="PublishDivergenceAsync"/> keeps the newest
 /// reading per runner in memory and wakes a background loop that writes the changed ones at once (then waits at least
 /// <c>interval</c>, 2 ms, before the next pass), so an update never waits for a Redis round trip and readings written
-/// while a pass is in flight coalesce into the next one. The delay matters: at hundreds of updates per second, the
-/// fixed 100 ms cadence this replaced was 30+ versions, so runners acted on divergence measured far behind the newest
-/// version and APS pulled almost only at the lag cap. Reads go straight to Redis.
+/// while a pass is in flight coalesce into the next one. The delay matters: at hundreds of updates per second, a
+/// fixed 100 ms cadence is tens of versions, so runners would act on divergence measured far behind the newest
+/// version and APS would pull almost only at the lag cap (docs/benchmarks.md#aps-lag-cap). Reads go straight to Redis.
 /// </summary>
 internal sealed class BufferedDivergenceBoard : IDivergenceBoard, IAsyncDisposable
 {

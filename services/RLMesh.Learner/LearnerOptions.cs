@@ -26,8 +26,8 @@ public sealed class LearnerOptions
     /// <summary>
     /// Least seconds between two weight snapshots sent to Redis (the newest version at that moment goes; on-policy
     /// algorithms publish every version at once, their runners wait for it). Each version costs Redis, the parameter
-    /// server and every runner a pull: at ~450 updates/s, publishing all of them held a 2-core cluster to ~35 % of the
-    /// embedded frames/s (docs/distributed.md, session 6). 0 publishes every update.
+    /// server and every runner a pull, and at hundreds of updates per second publishing all of them held a small cluster
+    /// well below the embedded frames/s (docs/benchmarks.md#cluster-runner-nice). 0 publishes every update.
     /// </summary>
     public double PublishIntervalSeconds { get; set; } = 0.01;
     /// <summary>Stop the process once solved or at MaxFrames (the launcher notices the exit).</summary>

@@ -62,9 +62,9 @@ public static class LaunchCommand
                 if (given is not null && given != count.ToString(CultureInfo.InvariantCulture))
                     throw new UsageException($"{cluster.Algorithm} is on-policy: a batch is one unroll per runner, so Replay:BatchUnrolls ({given}) must equal --runners ({count}); leave it unset");
                 values["Replay:BatchUnrolls"] = count.ToString(CultureInfo.InvariantCulture);
-                // 8 envs x T 32 per runner (4 runners: 1024 frames per update, as embedded PPO's 2 x 8 x 64) unless set.
-                // With the IMPALA-sized 32 x 20 (2560 frames per update) CartPole seed 1 solved once in 0.68 M frames and
-                // once not in 1 M; with 8 x 32 seeds 1-3 solved in 0.31-0.52 M (docs/algorithms.md).
+                // 8 envs x T 32 per runner (4 runners: 1024 frames per update, as embedded PPO's 2 x 8 x 64) unless set:
+                // IMPALA's 32 x 20 (2560 frames per update) made PPO's CartPole need more frames, or fail to solve
+                // (docs/benchmarks.md#launch-ppo-shape).
                 if (builder.Configuration["UnrollLength"] is null)
                     values["UnrollLength"] = "32";
                 if (builder.Configuration["Runner:Envs"] is null)
@@ -108,7 +108,7 @@ public static class LaunchCommand
 /// Starts, watches, restarts and stops the role processes of one local cluster. Env-runners start under `nice` (Linux and
 /// macOS): they produce faster than one learner trains, and on a machine with fewer cores than processes every slice
 /// they take is one the learner, replay or the broker wanted. Yielding, they step only when the data path has nothing
-/// to run (2-core machine: 566 k -> 722 k frames/s at nice 19; docs/distributed.md, session 6).
+/// to run (docs/benchmarks.md#cluster-runner-nice).
 /// </summary>
 internal sealed class ClusterLauncher(Dictionary<string, string?> values, string? configFile, string logDir, int restartLimit,
     bool centralInference = false, int runnerNice = ClusterLauncher.DefaultRunnerNice)

@@ -31,8 +31,8 @@ public sealed record PpoOptions
     /// <summary>ent_coef 0.01 for discrete tasks (CleanRL ppo.py); 0 for Gaussian (ppo_continuous_action.py).</summary>
     public float EntropyCost { get; init; } = 0.01f;
     /// <summary>
-    /// 10, the PPO paper's MuJoCo setting and Stable-Baselines3's default (CleanRL's ppo.py uses 4; with 4
-    /// our CartPole runs plateaued near 300 within 1 M frames, with 10 they solve in ~0.3 M).
+    /// 10, the PPO paper's MuJoCo setting and Stable-Baselines3's default (CleanRL's ppo.py uses 4, with which our
+    /// CartPole runs plateaued: docs/benchmarks.md#ppo-epochs).
     /// </summary>
     public int Epochs { get; init; } = 10;
     /// <summary>num_minibatches 4 (CleanRL).</summary>

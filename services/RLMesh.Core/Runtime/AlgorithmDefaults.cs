@@ -25,22 +25,12 @@ public static class AlgorithmDefaults
         return algorithm switch
         {
             // Mean-reduced losses: Adam (RLlib APPO's optimizer); grad clip 40 (RLlib). Continuous control keeps
-            // lr 2e-3 and rewards scaled by 0.1 (unscaled, the value loss dominated and CartPole seed 1 plateaued near
-            // 290 at 1 M frames). Discrete tasks (docs/algorithms.md, "IMPACT tuning", seeds 1-5 medians of frames to solve): T = 10
-            // (CartPole 0.161 -> 0.113 M frames to solve, Acrobot 0.076 -> 0.047 M), lr 3e-3 with entropy 0.001
-            // (Acrobot 0.047 -> 0.033 M), rewards scaled by 0.03 (CartPole 0.115 -> 0.107 M, Acrobot 0.033 -> 0.025 M).
-            // Session 3, with opportunistic reuse (seeds 1-8 medians, bench algos): the target copied every N * K = 8
-            // trained batches instead of 16 (Acrobot 36-40 k -> 25 k frames, 0.040 -> 0.025 s), and for CartPole
-            // rewards scaled by 0.1 with lr 5e-3 (160 k -> 119-133 k frames, 0.18 -> 0.15 s; Acrobot needs 0.03:
-            // with 0.1 it took 57-78 k frames and some seeds stalled).
-            // Session 4: actors follow the target network (ImpactOptions.ActorsFollowTarget). A launched CartPole cluster,
-            // seeds 1-6: learner seconds to solve median 2.3 s vs 2.8 s, frames 0.28 M vs 0.34 M, max lag 8-16 vs 17-22,
-            // one snapshot per 8 updates; embedded: Acrobot unchanged (25 k vs 26 k frames), CartPole 15 % more frames
-            // at the same seconds (fewer target forward passes).
-            // Session 7: 4 environments per actor (batches of 2 x 4 x 10 = 80 frames, a quarter of the former 320): the
-            // learner takes four times the steps per frame and trains on fresher data (the queue holds a quarter of the
-            // frames). Seeds 1-12, three passes, medians: CartPole 150 k -> 79 k frames, Acrobot 26 k -> 14 k, and in
-            // seconds IMPACT went from IMPALA's level to clearly faster (docs/algorithms.md, "Session 7").
+            // lr 2e-3 and rewards scaled by 0.1 (unscaled, the value loss dominated: docs/benchmarks.md#impact-unscaled-rewards).
+            // Discrete tasks, each setting measured against the one before it (docs/benchmarks.md):
+            // T = 10, lr 3e-3 with entropy 0.001, rewards scaled by 0.03 (#impact-tuning); the target copied every
+            // N * K = 8 trained batches and, for CartPole, rewards x0.1 with lr 5e-3 (#impact-target-frequency);
+            // actors follow the target network, one snapshot per target copy (#impact-follow-target); 4 environments
+            // per actor, batches of 2 x 4 x 10 = 80 frames: more updates per frame on fresher data (#impact-envs-per-actor).
             Impact when !continuous => o with
             {
                 Optimizer = OptimizerKind.Adam,
@@ -99,8 +89,8 @@ public static class AlgorithmDefaults
             },
             // Asynchronous actors as IMPALA's (V-MPO uses no importance weights; the trust region is
             // measured from the target network). Adam (paper) with lr 2e-3 rather than the paper's 1e-4 (one
-            // update per 640 frames here), rewards scaled by 0.1 (unscaled, CartPole's value loss ~50 swamped
-            // learning: 1 M frames gave a mean of 138; scaled, seed 1 solved in 0.46 M).
+            // update per 640 frames here), rewards scaled by 0.1 (unscaled, CartPole's value loss swamped
+            // learning: docs/benchmarks.md#vmpo-reward-scale).
             Vmpo => o with
             {
                 Optimizer = OptimizerKind.Adam,
@@ -111,8 +101,8 @@ public static class AlgorithmDefaults
                     RewardScale = 0.1f,
                     Discount = o.EnvId == "Pendulum-v1" ? 0.95f : 0.99f,
                 },
-                // Continuous control: a constant lr (annealed to 0 at 2 M frames, Pendulum stalled near -290) and
-                // T = 10 (twice the updates per frame: Pendulum seed 1 solved in ~0.7 M frames instead of ~1.3 M).
+                // Continuous control: a constant lr (annealed, Pendulum stalled) and T = 10 (twice the updates per
+                // frame, fewer frames to solve): docs/benchmarks.md#vmpo-continuous.
                 AnnealLearningRate = !continuous,
                 UnrollLength = continuous ? 10 : o.UnrollLength,
             },

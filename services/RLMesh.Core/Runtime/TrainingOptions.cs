@@ -38,9 +38,8 @@ public sealed record TrainingOptions
     public float InitialLogStd { get; init; } = 0f;
     /// <summary>
     /// Map bounded observation elements onto [-1, 1] inside the network (see NetworkSpec.InputScale). Off by
-    /// default: on Acrobot it slowed every algorithm (IMPALA needed 0.3-0.6 M frames with it, 0.04-0.09 M
-    /// without; IMPACT and V-MPO did not solve in 2 M), since the raw angular velocities carry the sign the
-    /// energy-pumping policy needs at a scale the first layer responds to.
+    /// default: on Acrobot it slowed every algorithm (docs/benchmarks.md#observation-scaling), since the raw angular
+    /// velocities carry the sign the energy-pumping policy needs at a scale the first layer responds to.
     /// </summary>
     public bool ScaleObservations { get; init; } = false;
 
@@ -57,8 +56,7 @@ public sealed record TrainingOptions
     /// IMPALA loss settings. Rewards scaled by 0.01 keep value targets of classic-control tasks (returns in the
     /// hundreds) near unit scale: without it, the first value errors swamp the policy gradient through the shared
     /// torso and the norm clip, and Acrobot's policy collapses before it ever reaches the goal. The entropy cost is
-    /// relative to that scale (0.001 here is 0.1 on unscaled rewards). Measured: CartPole-v1 solved in 0.09-0.2 M
-    /// frames, Acrobot-v1 in 0.04-0.09 M (README, "Defaults").
+    /// relative to that scale (0.001 here is 0.1 on unscaled rewards). Measured: docs/benchmarks.md#impala-reward-scale.
     /// </summary>
     public ImpalaOptions Impala { get; init; } = new() { RewardScale = 0.01f, EntropyCost = 0.001f };
 
@@ -77,7 +75,7 @@ public sealed record TrainingOptions
     /// <summary>Seconds between progress reports (and metrics.csv rows).</summary>
     public double ReportIntervalSeconds { get; init; } = 1.0;
 
-    /// <summary>Documented per-environment defaults (see README "Defaults").</summary>
+    /// <summary>Documented per-environment defaults (docs/algorithms.md, "Per-environment defaults").</summary>
     public static TrainingOptions ForEnvironment(string envId)
     {
         var spec = EnvRegistry.Spec(envId);
@@ -85,9 +83,9 @@ public sealed record TrainingOptions
         return spec.Id switch
         {
             // Entropy 0.003 rather than 0.001: with policy lag (a cluster trains on data ~10-25 versions old) the 0.001
-            // policy collapsed to one action for long stretches (lag 25: 0.46-1.72 M frames to solve, seeds 1-6;
-            // 0.003: 0.17-0.45 M), and without lag it costs nothing (0.14-0.20 M). Acrobot keeps 0.001: it solves
-            // under lag 20 as fast as without, and 0.003 slowed it (0.04 -> 0.05-0.15 M).
+            // policy collapsed to one action for long stretches, and without lag 0.003 costs nothing
+            // (docs/benchmarks.md#impala-entropy-cartpole). Acrobot keeps 0.001: it solves under lag as fast as
+            // without, and 0.003 slowed it (docs/benchmarks.md#impala-acrobot-entropy).
             "CartPole-v1" => options with { Impala = options.Impala with { EntropyCost = 0.003f } },
             "Acrobot-v1" => options with { MaxFrames = 2_000_000 },
             "MountainCar-v0" => options with { MaxFrames = 5_000_000 },

@@ -47,8 +47,8 @@ public sealed class CentralInferenceTrainer
 
     /// <summary>
     /// The fewest sub-envs per runner `train --mode central-inference` uses unless told: every step is a round trip to the
-    /// inference server, so an algorithm's smaller embedded shape (IMPACT's 4) costs seconds here (CartPole seeds 1-3:
-    /// 2.5-3.1 s at 4, 1.3-2.1 s at 16).
+    /// inference server, so an algorithm's smaller embedded shape (IMPACT's 4) costs seconds here
+    /// (docs/benchmarks.md#central-inference-min-envs).
     /// </summary>
     public const int MinDefaultEnvsPerRunner = 16;
 

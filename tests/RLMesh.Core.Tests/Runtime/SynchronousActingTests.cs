@@ -107,8 +107,8 @@ public class SynchronousActingTests
     [Fact]
     public async Task ASynchronousRunWithTheSameSeedEndsWithTheSameParameters()
     {
-        // PPO's actors race for the queue; the learner must not see that race (a CI run once needed > 1 M frames
-        // for a seed that solves in 0.4 M here, because arrival order changed its minibatches).
+        // PPO's actors race for the queue; the learner must not see that race: arrival order would change its
+        // minibatches, and with them how many frames a seed needs (docs/benchmarks.md#ppo-reproducible).
         async Task<(float[] Parameters, double? Mean)> Run()
         {
             var options = TrainingOptions.ForEnvironment("CartPole-v1", AlgorithmDefaults.Ppo) with { Seed = 5, MaxFrames = 8 * 1024, TargetReturn = null };
