@@ -13,10 +13,11 @@ internal sealed class SpaceInvaders : MinAtarGame
     private const int MinimumMoveInterval = 6;
     private const int EnemyShotInterval = 10;
 
-    private readonly bool[] _aliens = new bool[Size * Size];
-    private readonly bool[] _friendlyBullets = new bool[Size * Size];
-    private readonly bool[] _enemyBullets = new bool[Size * Size];
-    private readonly bool[] _scratch = new bool[Size * Size];
+    // One bit mask per row (bit x is column x): moving, rolling and hit tests become a few integer operations.
+    private const int RowBits = (1 << Size) - 1;
+    private readonly int[] _aliens = new int[Size];
+    private readonly int[] _friendlyBullets = new int[Size];
+    private readonly int[] _enemyBullets = new int[Size];
     private int _alienCount;
     private int _cannonX, _alienDirection, _moveInterval, _alienMoveTimer, _alienShotTimer, _shotTimer;
     private bool _terminal;
@@ -44,10 +45,8 @@ internal sealed class SpaceInvaders : MinAtarGame
     private void FillAliens()
     {
         Array.Clear(_aliens);
-        for (int y = 0; y < 4; y++)
-        {
-            for (int x = 2; x < 8; x++) _aliens[y * Size + x] = true;
-        }
+        // Rows 0-3, columns 2-7.
+        for (int y = 0; y < 4; y++) _aliens[y] = 0b0011111100;
         _alienCount = 24;
     }
 
@@ -55,59 +54,72 @@ internal sealed class SpaceInvaders : MinAtarGame
     {
         if (_terminal) return (0, true);
         double reward = 0;
+        int cannonBit = 1 << _cannonX;
 
         if (action == MinAtarAction.Fire && _shotTimer == 0)
         {
-            _friendlyBullets[9 * Size + _cannonX] = true;
+            _friendlyBullets[9] |= cannonBit;
             _shotTimer = ShotCooldown;
         }
         else if (action == MinAtarAction.Left) _cannonX = Math.Max(0, _cannonX - 1);
         else if (action == MinAtarAction.Right) _cannonX = Math.Min(9, _cannonX + 1);
+        cannonBit = 1 << _cannonX;
 
-        // Friendly bullets rise a row (leaving the top), enemy bullets fall a row (leaving the bottom).
-        ShiftRows(_friendlyBullets, -1);
-        ShiftRows(_enemyBullets, 1);
-        if (_enemyBullets[9 * Size + _cannonX]) _terminal = true;
+        // Friendly bullets rise a row (leaving at the top), enemy bullets fall a row (leaving at the bottom).
+        Array.Copy(_friendlyBullets, 1, _friendlyBullets, 0, Size - 1);
+        _friendlyBullets[9] = 0;
+        Array.Copy(_enemyBullets, 0, _enemyBullets, 1, Size - 1);
+        _enemyBullets[0] = 0;
+        if ((_enemyBullets[9] & cannonBit) != 0) _terminal = true;
 
-        if (_aliens[9 * Size + _cannonX]) _terminal = true;
+        if ((_aliens[9] & cannonBit) != 0) _terminal = true;
         if (_alienMoveTimer == 0)
         {
             _alienMoveTimer = Math.Min(_alienCount, _moveInterval);
-            if ((ColumnOccupied(0) && _alienDirection < 0) || (ColumnOccupied(9) && _alienDirection > 0))
+            int columns = OccupiedColumns();
+            if (((columns & 1) != 0 && _alienDirection < 0) || ((columns & (1 << 9)) != 0 && _alienDirection > 0))
             {
                 _alienDirection = -_alienDirection;
-                if (RowOccupied(9)) _terminal = true;
-                RollRowsDown(_aliens);
+                if (_aliens[9] != 0) _terminal = true;
+                // np.roll down one row: the bottom row wraps to the top.
+                int bottom = _aliens[9];
+                Array.Copy(_aliens, 0, _aliens, 1, Size - 1);
+                _aliens[0] = bottom;
             }
             else
             {
-                RollColumns(_aliens, _alienDirection);
+                // np.roll sideways within each row.
+                for (int y = 0; y < Size; y++)
+                {
+                    int row = _aliens[y];
+                    _aliens[y] = _alienDirection > 0 ? ((row << 1) | (row >> (Size - 1))) & RowBits : (row >> 1) | ((row & 1) << (Size - 1));
+                }
             }
-            if (_aliens[9 * Size + _cannonX]) _terminal = true;
+            if ((_aliens[9] & cannonBit) != 0) _terminal = true;
         }
         if (_alienShotTimer == 0)
         {
             _alienShotTimer = EnemyShotInterval;
-            int column = NearestAlienColumn();
+            int columnBit = 1 << NearestAlienColumn();
             for (int y = 9; y >= 0; y--)
             {
-                if (_aliens[y * Size + column])
+                if ((_aliens[y] & columnBit) != 0)
                 {
-                    _enemyBullets[y * Size + column] = true;
+                    _enemyBullets[y] |= columnBit;
                     break;
                 }
             }
         }
 
-        for (int i = 0; i < _aliens.Length; i++)
+        for (int y = 0; y < Size; y++)
         {
-            if (_aliens[i] && _friendlyBullets[i])
-            {
-                _aliens[i] = false;
-                _friendlyBullets[i] = false;
-                _alienCount--;
-                reward += 1;
-            }
+            int hits = _aliens[y] & _friendlyBullets[y];
+            if (hits == 0) continue;
+            _aliens[y] &= ~hits;
+            _friendlyBullets[y] &= ~hits;
+            int killed = System.Numerics.BitOperations.PopCount((uint)hits);
+            _alienCount -= killed;
+            reward += killed;
         }
 
         if (_shotTimer > 0) _shotTimer--;
@@ -122,82 +134,45 @@ internal sealed class SpaceInvaders : MinAtarGame
         return (reward, _terminal);
     }
 
+    private int OccupiedColumns()
+    {
+        int columns = 0;
+        foreach (int row in _aliens) columns |= row;
+        return columns;
+    }
+
     /// <summary>The occupied column closest to the cannon, the left one on ties (a stable sort by distance).</summary>
     private int NearestAlienColumn()
     {
+        int columns = OccupiedColumns();
         for (int distance = 0; distance < Size; distance++)
         {
             int left = _cannonX - distance, right = _cannonX + distance;
-            if (left >= 0 && ColumnOccupied(left)) return left;
-            if (distance > 0 && right <= 9 && ColumnOccupied(right)) return right;
+            if (left >= 0 && (columns & (1 << left)) != 0) return left;
+            if (distance > 0 && right <= 9 && (columns & (1 << right)) != 0) return right;
         }
         throw new InvalidOperationException("Space Invaders has no aliens left to fire; the wave should have been refilled.");
-    }
-
-    private bool ColumnOccupied(int x)
-    {
-        for (int y = 0; y < Size; y++)
-        {
-            if (_aliens[y * Size + x]) return true;
-        }
-        return false;
-    }
-
-    private bool RowOccupied(int y)
-    {
-        for (int x = 0; x < Size; x++)
-        {
-            if (_aliens[y * Size + x]) return true;
-        }
-        return false;
-    }
-
-    /// <summary>Moves every row by dy (+1 down, -1 up); the row that enters is empty.</summary>
-    private static void ShiftRows(bool[] map, int dy)
-    {
-        if (dy > 0)
-        {
-            Array.Copy(map, 0, map, Size, Size * (Size - 1));
-            Array.Clear(map, 0, Size);
-        }
-        else
-        {
-            Array.Copy(map, Size, map, 0, Size * (Size - 1));
-            Array.Clear(map, Size * (Size - 1), Size);
-        }
-    }
-
-    /// <summary>np.roll by one row down: the bottom row wraps to the top.</summary>
-    private void RollRowsDown(bool[] map)
-    {
-        Array.Copy(map, _scratch, map.Length);
-        for (int i = 0; i < map.Length; i++) map[(i + Size) % map.Length] = _scratch[i];
-    }
-
-    /// <summary>np.roll by dx columns within each row (wrapping).</summary>
-    private void RollColumns(bool[] map, int dx)
-    {
-        Array.Copy(map, _scratch, map.Length);
-        for (int y = 0; y < Size; y++)
-        {
-            for (int x = 0; x < Size; x++) map[y * Size + (x + dx + Size) % Size] = _scratch[y * Size + x];
-        }
     }
 
     public override void WriteState(Span<float> observation)
     {
         Set(observation, 9, _cannonX, Cannon);
         int directionPlane = _alienDirection < 0 ? AlienLeft : AlienRight;
-        for (int i = 0; i < _aliens.Length; i++)
+        for (int y = 0; y < Size; y++)
         {
-            int cell = i * Channels;
-            if (_aliens[i])
+            int aliens = _aliens[y], friendly = _friendlyBullets[y], enemy = _enemyBullets[y];
+            if ((aliens | friendly | enemy) == 0) continue;
+            for (int x = 0; x < Size; x++)
             {
-                observation[cell + Alien] = 1f;
-                observation[cell + directionPlane] = 1f;
+                int bit = 1 << x, cell = Index(y, x, 0);
+                if ((aliens & bit) != 0)
+                {
+                    observation[cell + Alien] = 1f;
+                    observation[cell + directionPlane] = 1f;
+                }
+                if ((friendly & bit) != 0) observation[cell + FriendlyBullet] = 1f;
+                if ((enemy & bit) != 0) observation[cell + EnemyBullet] = 1f;
             }
-            if (_friendlyBullets[i]) observation[cell + FriendlyBullet] = 1f;
-            if (_enemyBullets[i]) observation[cell + EnemyBullet] = 1f;
         }
     }
 }
