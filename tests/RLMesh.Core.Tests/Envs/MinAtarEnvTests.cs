@@ -130,6 +130,30 @@ public class MinAtarEnvTests
     }
 
     [Fact]
+    public void SeaquestEndsWhenTheOxygenIsGone()
+    {
+        // Diving and staying down uses one unit of the 200 per step; the step that finds it at 0 ends the game.
+        // Enemies end some of these runs sooner; none may outlast the oxygen.
+        int outOfOxygen = 0;
+        for (ulong seed = 0; seed < 40; seed++)
+        {
+            var env = new MinAtarEnv("Seaquest", true, new MinAtarOptions { StickyActionProbability = 0 });
+            var obs = new float[env.ObservationSize];
+            env.Reset(seed, obs);
+            int steps = 0;
+            while (!env.Step([4f], obs).Terminated) steps++;
+            steps++;
+            Assert.InRange(steps, 1, 201);
+            if (steps == 201)
+            {
+                outOfOxygen++;
+                for (int x = 0; x < 10; x++) Assert.Equal(0f, obs[(9 * 10 + x) * 10 + 7]); // the oxygen gauge is empty
+            }
+        }
+        Assert.True(outOfOxygen > 0, "every run met an enemy first");
+    }
+
+    [Fact]
     public void RampingCanBeTurnedOff()
     {
         // Asterix ramps its spawn interval after about 100 steps; without sticky actions, runs with the same seed

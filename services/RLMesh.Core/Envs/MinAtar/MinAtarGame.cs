@@ -51,12 +51,6 @@ internal abstract class MinAtarGame
 
     protected void Set(Span<float> observation, int y, int x, int c) => observation[Index(y, x, c)] = 1f;
 
-    /// <summary>
-    /// NumPy's slice end for <c>row[0:stop]</c> on a row of 10: negative ends count from the right, and ends
-    /// are clamped to the row. (Seaquest's gauges rely on it when a count goes negative.)
-    /// </summary>
-    protected static int SliceEnd(int stop) => stop < 0 ? Math.Max(0, Size + stop) : Math.Min(Size, stop);
-
     /// <summary>Python's floor division for ints (rounds toward negative infinity).</summary>
     protected static int FloorDiv(int a, int b) => (int)Math.Floor((double)a / b);
 }

@@ -101,7 +101,7 @@ internal sealed class Seaquest : MinAtarGame
         if (_enemySpawnTimer > 0) _enemySpawnTimer--;
         if (_diverSpawnTimer > 0) _diverSpawnTimer--;
         if (_shotTimer > 0) _shotTimer--;
-        if (_oxygen < 0) _terminal = true;
+        if (_oxygen <= 0) _terminal = true;
         if (_subY > 0)
         {
             _oxygen--;
@@ -305,9 +305,20 @@ internal sealed class Seaquest : MinAtarGame
         bool right = Random.Rand() < 0.5;
         bool isSub = Random.Rand() < 1.0 / 3;
         int y = Random.RandInt(1, 9);
+        // No spawn into a row where an enemy comes the other way (they would pass through each other).
+        if (AnyOpposite(_subs, y, right) || AnyOpposite(_fish, y, right)) return;
         int x = right ? 0 : 9;
         if (isSub) _subs.Add(new SeaObject(x, y, right, _moveInterval, EnemyShotInterval));
         else _fish.Add(new SeaObject(x, y, right, _moveInterval, 0));
+    }
+
+    private static bool AnyOpposite(ObjectList enemies, int y, bool right)
+    {
+        for (int i = 0; i < enemies.Count; i++)
+        {
+            if (enemies[i].Y == y && enemies[i].Right != right) return true;
+        }
+        return false;
     }
 
     private void SpawnDiver()
@@ -323,7 +334,7 @@ internal sealed class Seaquest : MinAtarGame
         int backX = _facingRight ? _subX - 1 : _subX + 1;
         // The sub always faces the way it last moved, so its back is on the grid; NumPy would wrap -1 anyway.
         if (backX >= 0 && backX <= 9) Set(observation, _subY, backX, SubBack);
-        for (int x = 0, end = SliceEnd(FloorDiv(_oxygen * 10, MaxOxygen)); x < end; x++) Set(observation, 9, x, OxygenGauge);
+        for (int x = 0, end = Math.Max(0, _oxygen) * 10 / MaxOxygen; x < end; x++) Set(observation, 9, x, OxygenGauge);
         // NumPy's row[9 - count:9]: empty once the count goes negative.
         for (int x = Math.Max(0, 9 - _diverCount); x < 9; x++) Set(observation, 9, x, DiverGauge);
         for (int i = 0; i < _friendlyBullets.Count; i++) Set(observation, _friendlyBullets[i].Y, _friendlyBullets[i].X, FriendlyBulletPlane);
