@@ -21,6 +21,17 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void BenchEnvMeasuresTheNamedEnvironment()
+    {
+        var result = CliRunner.Run("bench", "env", "--env", "MinAtar/Seaquest-v0", "--json", "--seconds", "0.2");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        using var json = JsonDocument.Parse(result.StdOut.TrimEnd().Split('\n')[^1]);
+        Assert.Equal("MinAtar/Seaquest-v0", json.RootElement.GetProperty("env").GetString());
+        Assert.True(json.RootElement.GetProperty("steps_per_second").GetDouble() > 0);
+        Assert.Equal(2, CliRunner.Run("bench", "env", "--env", "MinAtar/Pong-v0", "--seconds", "0.1").ExitCode);
+    }
+
+    [Fact]
     public void BenchLearnerTimesTheNamedAlgorithmOnTheGivenBatchShape()
     {
         var result = CliRunner.Run("bench", "learner", "--algo", "impact", "--unroll-length", "10", "--batch-envs", "8", "--json", "--seconds", "0.2");

@@ -22,7 +22,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Measure throughput (env, infer, learner, transport), weight-sync policies (aps) and learning speed (algos)");
-        bench.Subcommands.Add(Make("env", "CartPole-v1 vector environment steps per second (one thread)", BenchEnv));
+        bench.Subcommands.Add(EnvBenchCommand());
         bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
         bench.Subcommands.Add(TransportBench.Create());
         bench.Subcommands.Add(LearnerCommand());
@@ -35,6 +35,19 @@ public static class BenchCommand
 
     private static Command Make(string name, string description, Func<double, Dictionary<string, object>> run) =>
         Make(new Command(name, description), (_, budget) => run(budget));
+
+    private static Command EnvBenchCommand()
+    {
+        var envId = new Option<string>("--env") { Description = "Environment id (see `rlmesh env list`)", DefaultValueFactory = _ => "CartPole-v1" };
+        var command = new Command("env", "Vector environment steps per second, 64 copies on one thread (CartPole-v1 unless --env)") { envId };
+        return Make(command, (parse, seconds) =>
+        {
+            string id = parse.GetValue(envId)!;
+            try { EnvRegistry.Spec(id); }
+            catch (UnknownEnvironmentException ex) { throw new UsageException(ex.Message); }
+            return BenchEnv(id, seconds);
+        });
+    }
 
     private static Command LearnerCommand()
     {
@@ -76,19 +89,20 @@ public static class BenchCommand
         return command;
     }
 
-    private static Dictionary<string, object> BenchEnv(double seconds)
+    private static Dictionary<string, object> BenchEnv(string envId, double seconds)
     {
         const int envs = 64;
-        var env = new VectorEnv("CartPole-v1", envs);
+        var env = new VectorEnv(envId, envs);
         var observations = new float[envs * env.ObservationSize];
         var rewards = new float[envs];
         var terminated = new bool[envs];
         var truncated = new bool[envs];
         var autoreset = new bool[envs];
         // Pre-drawn random actions, so the figure is the environment's cost alone.
-        var actions = new float[1024 * envs];
+        int m = env.ActionSize;
+        var actions = new float[1024 * envs * m];
         var rng = new Rng(7);
-        for (int i = 0; i < actions.Length; i++) actions[i] = rng.NextInt(2);
+        for (int i = 0; i < 1024 * envs; i++) env.SingleActionSpace.Sample(ref rng, actions.AsSpan(i * m, m));
         env.Reset(1UL, observations);
 
         long steps = 0;
@@ -98,7 +112,7 @@ public static class BenchCommand
         while (true)
         {
             for (int k = 0; k < 1024; k++)
-                env.Step(actions.AsSpan(k * envs, envs), observations, rewards, terminated, truncated, autoreset);
+                env.Step(actions.AsSpan(k * envs * m, envs * m), observations, rewards, terminated, truncated, autoreset);
             if (!measuring && clock.Elapsed.TotalSeconds >= warmup)
             {
                 measuring = true;
@@ -111,7 +125,7 @@ public static class BenchCommand
         }
         return new()
         {
-            ["env"] = "CartPole-v1",
+            ["env"] = envId,
             ["num_envs"] = envs,
             ["steps_per_second"] = Math.Round(steps / clock.Elapsed.TotalSeconds),
         };

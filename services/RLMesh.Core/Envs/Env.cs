@@ -57,7 +57,11 @@ public abstract class Env
     public void Reset(ulong? seed, Span<float> observation)
     {
         CheckObservationLength(observation);
-        if (seed is ulong s) _rng = new Rng(s);
+        if (seed is ulong s)
+        {
+            _rng = new Rng(s);
+            OnSeed(s);
+        }
         ResetCore(ref _rng);
         _elapsedSteps = 0;
         _ready = true;
@@ -139,6 +143,9 @@ public abstract class Env
 
     /// <summary>Human-readable state layout for error messages, e.g. "x, x_dot, theta, theta_dot".</summary>
     protected abstract string StateDescription { get; }
+
+    /// <summary>Called by a seeded reset before <see cref="ResetCore"/>, for envs that keep their own random stream.</summary>
+    protected virtual void OnSeed(ulong seed) { }
 
     /// <summary>Samples the reset state from Gymnasium's documented distribution.</summary>
     protected abstract void ResetCore(ref Rng rng);

@@ -1,3 +1,5 @@
+using RLMesh.Core.Envs.MinAtar;
+
 namespace RLMesh.Core.Envs;
 
 /// <summary>What <see cref="EnvRegistry.Make"/> builds for an id: time limit, solved threshold and spaces.</summary>
@@ -30,7 +32,18 @@ public static class EnvRegistry
         new("MountainCar-v0", MountainCar.CreateSpec, static () => new MountainCar()),
         new("Pendulum-v1", Pendulum.CreateSpec, static () => new Pendulum()),
         new("MountainCarContinuous-v0", MountainCarContinuous.CreateSpec, static () => new MountainCarContinuous()),
+        .. MinAtarEntries(),
     ];
+
+    // MinAtar/{Game}-v0 (all 6 actions) and -v1 (minimal action set), with MinAtar's default options.
+    private static IEnumerable<Entry> MinAtarEntries()
+    {
+        foreach (var game in MinAtarEnv.Games)
+        {
+            foreach (bool minimal in new[] { false, true })
+                yield return new($"MinAtar/{game}-{(minimal ? "v1" : "v0")}", () => MinAtarEnv.CreateSpec(game, minimal), () => new MinAtarEnv(game, minimal));
+        }
+    }
 
     public static IReadOnlyList<string> Ids => Array.ConvertAll(Entries, e => e.Id);
 

@@ -74,12 +74,24 @@ public sealed record Discrete : Space
     public override string ToString() => $"Discrete({N})";
 }
 
-/// <summary>A float32 box: element-wise bounds (infinities allowed) over a shape, stored flat in row-major order.</summary>
+/// <summary>The element type a <see cref="Box"/> declares (its values still travel as floats).</summary>
+public enum BoxDType
+{
+    Float32,
+    /// <summary>Integers 0..255, e.g. the 0/1 planes of a grid-world observation.</summary>
+    UInt8,
+}
+
+/// <summary>
+/// A box: element-wise bounds (infinities allowed) over a shape, stored flat in row-major order. Float32 by
+/// default; <see cref="DType"/> <see cref="BoxDType.UInt8"/> declares integer elements within finite 0..255 bounds.
+/// </summary>
 public sealed record Box : Space
 {
     private readonly float[] _low;
     private readonly float[] _high;
     private readonly int[] _shape;
+    private readonly BoxDType _dtype;
 
     public Box(float[] Low, float[] High, int[] Shape)
     {
@@ -112,6 +124,39 @@ public sealed record Box : Space
     {
     }
 
+    /// <summary>The declared element type; setting UInt8 checks that the bounds are integers within 0..255.</summary>
+    public BoxDType DType
+    {
+        get => _dtype;
+        init
+        {
+            if (value == BoxDType.UInt8)
+            {
+                for (int i = 0; i < _low.Length; i++)
+                {
+                    if (!IsByte(_low[i]) || !IsByte(_high[i]))
+                        throw new ArgumentException($"A uint8 Box needs integer bounds within 0..255; bound {i} is low {_low[i]}, high {_high[i]}.", nameof(DType));
+                }
+            }
+            else if (value != BoxDType.Float32)
+            {
+                throw new ArgumentOutOfRangeException(nameof(DType), value, "Unknown Box dtype.");
+            }
+            _dtype = value;
+        }
+    }
+
+    /// <summary>True for a uint8 box whose every element is 0 or 1 (a stack of boolean planes).</summary>
+    public bool IsBinary
+    {
+        get
+        {
+            if (_dtype != BoxDType.UInt8) return false;
+            foreach (float h in _high) if (h > 1f) return false;
+            return true;
+        }
+    }
+
     public float[] Low => (float[])_low.Clone();
     public float[] High => (float[])_high.Clone();
     public int[] Shape => (int[])_shape.Clone();
@@ -127,6 +172,7 @@ public sealed record Box : Space
         {
             // Written so that NaN is rejected.
             if (!(value[i] >= _low[i] && value[i] <= _high[i])) return false;
+            if (_dtype == BoxDType.UInt8 && value[i] != MathF.Floor(value[i])) return false;
         }
         return true;
     }
@@ -138,6 +184,12 @@ public sealed record Box : Space
     public override void Sample(ref Rng rng, Span<float> destination)
     {
         CheckDestination(destination);
+        if (_dtype == BoxDType.UInt8)
+        {
+            // Gymnasium's integer rule: uniform over low..high inclusive.
+            for (int i = 0; i < Size; i++) destination[i] = _low[i] + rng.NextInt((int)(_high[i] - _low[i]) + 1);
+            return;
+        }
         for (int i = 0; i < Size; i++)
         {
             float lo = _low[i], hi = _high[i];
@@ -160,31 +212,42 @@ public sealed record Box : Space
     }
 
     public bool Equals(Box? other)
-        => other is not null && _shape.AsSpan().SequenceEqual(other._shape)
+        => other is not null && _dtype == other._dtype && _shape.AsSpan().SequenceEqual(other._shape)
            && _low.AsSpan().SequenceEqual(other._low) && _high.AsSpan().SequenceEqual(other._high);
 
     public override int GetHashCode()
     {
         var hash = new HashCode();
+        hash.Add(_dtype);
         foreach (int d in _shape) hash.Add(d);
         foreach (float x in _low) hash.Add(x);
         foreach (float x in _high) hash.Add(x);
         return hash.ToHashCode();
     }
 
-    /// <summary>Gymnasium's format: <c>Box(-inf, inf, (4,), float32)</c>, or the arrays when bounds differ.</summary>
-    public override string ToString() => $"Box({FormatBound(_low)}, {FormatBound(_high)}, {FormatShape(_shape)}, float32)";
+    /// <summary>
+    /// Gymnasium's format: <c>Box(-inf, inf, (4,), float32)</c>, <c>Box(0, 1, (10, 10, 4), uint8)</c>, or the
+    /// arrays when bounds differ.
+    /// </summary>
+    public override string ToString()
+        => _dtype == BoxDType.UInt8
+            ? $"Box({FormatBound(_low, FormatInteger)}, {FormatBound(_high, FormatInteger)}, {FormatShape(_shape)}, uint8)"
+            : $"Box({FormatBound(_low, FormatFloat)}, {FormatBound(_high, FormatFloat)}, {FormatShape(_shape)}, float32)";
 
-    private static string FormatBound(float[] bound)
+    private static bool IsByte(float x) => x >= 0f && x <= 255f && x == MathF.Floor(x);
+
+    private static string FormatInteger(float x) => ((int)x).ToString(CultureInfo.InvariantCulture);
+
+    private static string FormatBound(float[] bound, Func<float, string> format)
     {
         bool uniform = true;
         for (int i = 1; i < bound.Length; i++) uniform &= bound[i].Equals(bound[0]);
-        if (uniform) return FormatFloat(bound[0]);
+        if (uniform) return format(bound[0]);
         var sb = new StringBuilder("[");
         for (int i = 0; i < bound.Length; i++)
         {
             if (i > 0) sb.Append(' ');
-            sb.Append(FormatFloat(bound[i]));
+            sb.Append(format(bound[i]));
         }
         return sb.Append(']').ToString();
     }

@@ -28,10 +28,12 @@ public class RegistryAndErrorTests
     }
 
     [Fact]
-    public void TheRegistryListsTheFiveClassicControlEnvs()
+    public void TheRegistryListsTheFiveClassicControlEnvsThenMinAtar()
     {
         Assert.Equal(["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0"],
-            EnvRegistry.All.Select(s => s.Id));
+            EnvRegistry.All.Select(s => s.Id).Take(5));
+        Assert.All(EnvRegistry.All.Skip(5), s => Assert.StartsWith("MinAtar/", s.Id));
+        Assert.Equal(15, EnvRegistry.All.Count);
         Assert.Equal("Box([-4.8 -inf -0.41887903 -inf], [4.8 inf 0.41887903 inf], (4,), float32)",
             EnvRegistry.Spec("CartPole-v1").ObservationSpace.ToString());
     }

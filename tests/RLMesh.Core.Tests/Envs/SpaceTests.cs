@@ -113,4 +113,47 @@ public class SpaceTests
         for (int k = 0; k < 200; k++) seen[new Discrete(4).SampleIndex(ref rng)] = true;
         Assert.All(seen, Assert.True);
     }
+
+    [Fact]
+    public void AUInt8BoxDeclaresItsDtypeAndHoldsOnlyIntegers()
+    {
+        var box = new Box(0f, 1f, 10, 10, 4) { DType = BoxDType.UInt8 };
+        Assert.Equal("Box(0, 1, (10, 10, 4), uint8)", box.ToString());
+        Assert.True(box.IsBinary);
+        Assert.Equal(BoxDType.Float32, new Box(0f, 1f, 10, 10, 4).DType);
+        Assert.False(new Box(0f, 1f, 2).IsBinary);
+        Assert.NotEqual(new Box(0f, 1f, 10, 10, 4), box);
+        Assert.Equal(new Box(0f, 1f, 10, 10, 4) { DType = BoxDType.UInt8 }, box);
+        var values = new float[400];
+        Assert.True(box.Contains(values));
+        values[7] = 0.5f;
+        Assert.False(box.Contains(values));
+        values[7] = 2f;
+        Assert.False(box.Contains(values));
+    }
+
+    [Fact]
+    public void AUInt8BoxNeedsIntegerBoundsWithinAByte()
+    {
+        Assert.Throws<ArgumentException>(() => new Box(0f, 1.5f, 2) { DType = BoxDType.UInt8 });
+        Assert.Throws<ArgumentException>(() => new Box(-1f, 1f, 2) { DType = BoxDType.UInt8 });
+        Assert.Throws<ArgumentException>(() => new Box(0f, 256f, 2) { DType = BoxDType.UInt8 });
+        Assert.Equal("Box(0, 255, (2,), uint8)", new Box(0f, 255f, 2) { DType = BoxDType.UInt8 }.ToString());
+    }
+
+    [Fact]
+    public void AUInt8BoxSamplesEveryIntegerInItsBounds()
+    {
+        var box = new Box(0f, 2f, 1) { DType = BoxDType.UInt8 };
+        var rng = new Rng(5);
+        var seen = new bool[3];
+        var value = new float[1];
+        for (int k = 0; k < 200; k++)
+        {
+            box.Sample(ref rng, value);
+            seen[(int)value[0]] = true;
+            Assert.Equal(MathF.Floor(value[0]), value[0]);
+        }
+        Assert.All(seen, Assert.True);
+    }
 }
