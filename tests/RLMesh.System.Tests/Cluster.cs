@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using RLMesh.Messaging.LocalServers;
 using RLMesh.TestServers;
 
 // The tests start many processes on two cores; one at a time keeps them from starving each other.
