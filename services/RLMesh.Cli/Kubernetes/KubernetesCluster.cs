@@ -39,12 +39,13 @@ public sealed class KubernetesCluster : IDisposable
     public string Source { get; }
 
     /// <summary>
-    /// --kubeconfig or --context: that kubeconfig (and context). Otherwise, inside a pod: the pod's service account.
-    /// Otherwise the kubeconfig named by KUBECONFIG (first existing file of the list), else ~/.kube/config.
+    /// --kubeconfig, --context or KUBECONFIG: that kubeconfig (KUBECONFIG: the first existing file of its list) and
+    /// context. Otherwise, inside a pod: the pod's service account. Otherwise ~/.kube/config.
     /// </summary>
     public static KubernetesCluster Connect(KubernetesConnectionOptions options)
     {
-        bool explicitKubeconfig = !string.IsNullOrEmpty(options.Kubeconfig) || !string.IsNullOrEmpty(options.Context);
+        bool explicitKubeconfig = !string.IsNullOrEmpty(options.Kubeconfig) || !string.IsNullOrEmpty(options.Context)
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(KubeconfigVariable));
         KubernetesClientConfiguration config;
         string source;
         if (!explicitKubeconfig && KubernetesClientConfiguration.IsInCluster())
@@ -108,6 +109,10 @@ public sealed class KubernetesCluster : IDisposable
         catch (HttpRequestException ex)
         {
             throw new KubernetesFailure($"cannot reach the Kubernetes API server ({Source}) to {what}: {ex.Message}");
+        }
+        catch (JsonException ex)
+        {
+            throw new KubernetesFailure($"the answer of the Kubernetes API server ({Source}) to {what} is not the expected JSON: {ex.Message}");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -7,7 +7,7 @@ internal sealed class KubernetesFlags
 {
     public Option<string> Release { get; } = new("--release", "-r") { Description = "Helm release name", DefaultValueFactory = _ => "rlmesh" };
     public Option<string?> Namespace { get; } = new("--namespace", "-n") { Description = "Namespace (default: the kubeconfig context's, or the pod's own)" };
-    public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = $"kubeconfig file (default: in a pod, its service account; else ${KubernetesCluster.KubeconfigVariable}, then ~/.kube/config)" };
+    public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = $"kubeconfig file (default: ${KubernetesCluster.KubeconfigVariable}; else, in a pod, its service account; else ~/.kube/config)" };
     public Option<string?> Context { get; } = new("--context") { Description = "kubeconfig context (default: the file's current-context)" };
 
     public void AddTo(Command command)
