@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-// The tests drive shell scripts (fake kubectl, the plugin shim) and Unix tools: Linux/macOS only.
+// The tests drive shell scripts (the plugin shim) and Unix tools: Linux/macOS only.
 [assembly: System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 
 namespace RLMesh.Deploy.Tests;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using RLMesh.Messaging.LocalServers;
+using RLMesh.TestServers;
 
 // The tests start many processes on two cores; one at a time keeps them from starving each other.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -10,18 +11,19 @@ using RLMesh.Messaging.LocalServers;
 namespace RLMesh.System.Tests;
 
 /// <summary>
-/// Private rabbitmq-server and redis-server for the system tests (LocalServers, shared with the integration tests and
-/// the CLI bench). Always private, never RLMESH_TEST_AMQP/REDIS: one test stops and restarts the broker.
+/// Private RabbitMQ and Redis for the system tests: containers when a Docker engine answers, else rabbitmq-server and
+/// redis-server processes (TestServers, shared with the integration tests; RLMESH_TEST_SERVERS forces either). Always
+/// private, never RLMESH_TEST_AMQP/REDIS: one test stops and restarts the broker.
 /// </summary>
 public sealed class ServersFixture : IAsyncLifetime
 {
-    public LocalRabbitMq Broker { get; private set; } = null!;
-    public LocalRedis Redis { get; private set; } = null!;
+    public TestBroker Broker { get; private set; } = null!;
+    public TestRedis Redis { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Broker = await LocalRabbitMq.StartNewAsync();
-        Redis = await LocalRedis.StartAsync();
+        Broker = await TestBroker.StartNewAsync();
+        Redis = await TestRedis.StartAsync();
     }
 
     public async Task DisposeAsync()

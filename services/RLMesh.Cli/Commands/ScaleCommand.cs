@@ -1,15 +1,17 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using k8s;
+using k8s.Models;
 using RLMesh.Cli.Kubernetes;
 
 namespace RLMesh.Cli.Commands;
 
 /// <summary>
-/// `rlmesh scale runners N`: sets the env-runner count of a Helm release through kubectl. With autoscaling off
-/// it scales the Deployment; with autoscaling on (KEDA or an HPA owns the replica count) it pins the
-/// ScaledObject's (or HPA's) min/max bounds to N instead, and says so. N must be 0 (pause, autoscaling off only) or within the chart's
-/// runner.minReplicas..runner.maxReplicas, which the chart records as annotations.
+/// `rlmesh scale runners N`: sets the env-runner count of a Helm release through the Kubernetes API. With autoscaling
+/// off it patches the Deployment's scale subresource; with autoscaling on (KEDA or an HPA owns the replica count) it
+/// pins the ScaledObject's (or HPA's) min/max bounds to N instead, and says so. N must be 0 (pause, autoscaling off
+/// only) or within the chart's runner.minReplicas..runner.maxReplicas, which the chart records as annotations.
 /// </summary>
 public static class ScaleCommand
 {
@@ -20,22 +22,21 @@ public static class ScaleCommand
     public static Command Create()
     {
         var count = new Argument<int>("N") { Description = "Runner count" };
-        var release = new Option<string>("--release", "-r") { Description = "Helm release name", DefaultValueFactory = _ => "rlmesh" };
-        var ns = new Option<string?>("--namespace", "-n") { Description = "Namespace (default: kubectl's current context)" };
-        var kubectl = new Option<string?>("--kubectl") { Description = $"Path to kubectl (default: ${Kubectl.EnvironmentVariable}, then PATH)" };
-        var runners = new Command("runners", "Set the number of env runners (moves the autoscaler's bounds when autoscaling is on)") { count, release, ns, kubectl };
-        runners.SetAction(parse =>
+        var flags = new KubernetesFlags();
+        var runners = new Command("runners", "Set the number of env runners (moves the autoscaler's bounds when autoscaling is on)") { count };
+        flags.AddTo(runners);
+        runners.SetAction(async (parse, cancellationToken) =>
         {
             int n = parse.GetValue(count);
             if (n < 0) throw new UsageException($"N must be >= 0, got {n}");
-            var cluster = Kubectl.Locate(parse.GetValue(kubectl), parse.GetValue(ns));
+            using var cluster = KubernetesCluster.Connect(flags.ConnectionOptions(parse));
             try
             {
-                foreach (var line in ScaleRunners(cluster, parse.GetValue(release)!, n))
+                foreach (var line in await ScaleRunnersAsync(cluster, parse.GetValue(flags.Release)!, n, cancellationToken))
                     Console.WriteLine(line);
                 return ExitCodes.Ok;
             }
-            catch (KubectlException ex)
+            catch (KubernetesFailure ex)
             {
                 Console.Error.WriteLine($"rlmesh: {ex.Message}");
                 return ExitCodes.Failure;
@@ -44,82 +45,110 @@ public static class ScaleCommand
         return new Command("scale", "Scale a deployed RLMesh release") { runners };
     }
 
+    /// <summary>The autoscaler that owns the runner count, and its bound fields (KEDA's and the HPA's differ).</summary>
+    private sealed record Autoscaler(string Resource, string Kind, string MinField, string MaxField, string Owner);
+
+    private static readonly Autoscaler Keda = new("scaledobjects.keda.sh", "ScaledObject", "minReplicaCount", "maxReplicaCount", "KEDA");
+    private static readonly Autoscaler Hpa = new("horizontalpodautoscalers.autoscaling", "HorizontalPodAutoscaler", "minReplicas", "maxReplicas", "the HPA");
+
     /// <summary>Does the scaling and returns the lines to print (what changed, from what to what).</summary>
-    public static IReadOnlyList<string> ScaleRunners(Kubectl cluster, string release, int n)
+    public static async Task<IReadOnlyList<string>> ScaleRunnersAsync(KubernetesCluster cluster, string release, int n, CancellationToken cancellationToken)
     {
+        string ns = cluster.Namespace;
         string selector = $"app.kubernetes.io/instance={release},app.kubernetes.io/component=env-runner";
-        var deployments = cluster.List("deployments", selector);
-        if (deployments.Count == 0)
-            throw new UsageException($"no env-runner Deployment of release '{release}' was found (selector {selector}); check --release and --namespace");
-        var deployment = deployments[0];
-        string name = deployment.GetProperty("metadata").GetProperty("name").GetString()!;
-        var annotations = Annotations(deployment);
+        var deployments = await cluster.CallAsync($"list deployments in namespace {ns}",
+            ct => cluster.Client.AppsV1.ListNamespacedDeploymentAsync(ns, labelSelector: selector, cancellationToken: ct), cancellationToken);
+        if (deployments.Items.Count == 0)
+            throw new UsageException($"no env-runner Deployment of release '{release}' was found in namespace {ns} (selector {selector}); check --release and --namespace");
+        var deployment = deployments.Items[0];
+        string name = deployment.Metadata.Name;
+        var annotations = deployment.Metadata.Annotations ?? new Dictionary<string, string>();
         var (min, max) = Bounds(annotations, $"Deployment {name}");
         annotations.TryGetValue(AutoscalingAnnotation, out var mode);
-        // KEDA's ScaledObject or a plain HPA own the replica count; their bound fields differ.
-        var (kind, minField, maxField, owner) = mode switch
-        {
-            "keda" => ("scaledobjects.keda.sh", "minReplicaCount", "maxReplicaCount", "KEDA"),
-            "hpa" => ("horizontalpodautoscalers.autoscaling", "minReplicas", "maxReplicas", "the HPA"),
-            _ => ("", "", "", ""),
-        };
-        bool autoscaled = kind.Length > 0;
+        var autoscaler = mode switch { "keda" => Keda, "hpa" => Hpa, _ => null };
 
-        if (autoscaled)
+        if (autoscaler is not null)
         {
             if (n == 0)
-                throw new UsageException($"autoscaling is on and {owner} keeps at least 1 runner: to pause runners, turn autoscaling off (helm upgrade --set autoscaling.enabled=false --set runner.replicas=0)");
+                throw new UsageException($"autoscaling is on and {autoscaler.Owner} keeps at least 1 runner: to pause runners, turn autoscaling off (helm upgrade --set autoscaling.enabled=false --set runner.replicas=0)");
             if (n < Math.Max(min, 1) || n > max)
                 throw new UsageException($"N must be within the chart's runner bounds {Math.Max(min, 1)}..{max}, got {n}");
-            var scalers = cluster.List(kind, selector);
-            if (scalers.Count == 0)
-                throw new UsageException($"Deployment {name} says autoscaling ({mode}) is on, but release '{release}' has no {kind}");
-            var scaler = scalers[0];
-            string scalerName = scaler.GetProperty("metadata").GetProperty("name").GetString()!;
-            string scalerKind = scaler.TryGetProperty("kind", out var k) ? k.GetString()! : kind;
-            var spec = scaler.GetProperty("spec");
-            int oldMin = spec.TryGetProperty(minField, out var m1) ? m1.GetInt32() : 1;
-            int oldMax = spec.TryGetProperty(maxField, out var m2) ? m2.GetInt32() : 100;
-            var lines = new List<string> { $"autoscaling is on: {owner} owns the replica count, so the bounds of {scalerKind} {scalerName} move instead of the Deployment's replicas" };
+            var scaler = autoscaler == Keda
+                ? await FindScaledObjectAsync(cluster, selector, cancellationToken)
+                : await FindHpaAsync(cluster, selector, cancellationToken);
+            if (scaler is null)
+                throw new UsageException($"Deployment {name} says autoscaling ({mode}) is on, but release '{release}' has no {autoscaler.Resource} in namespace {ns}");
+            var (scalerName, oldMin, oldMax) = scaler.Value;
+            var lines = new List<string> { $"autoscaling is on: {autoscaler.Owner} owns the replica count, so the bounds of {autoscaler.Kind} {scalerName} move instead of the Deployment's replicas" };
             if (oldMin == n && oldMax == n)
             {
-                lines.Add($"{minField} and {maxField} are already {n}: nothing changed");
+                lines.Add($"{autoscaler.MinField} and {autoscaler.MaxField} are already {n}: nothing changed");
                 return lines;
             }
-            string patch = JsonSerializer.Serialize(new Dictionary<string, object> { ["spec"] = new Dictionary<string, int> { [minField] = n, [maxField] = n } });
-            cluster.Run("patch", kind, scalerName, "--type", "merge", "-p", patch);
-            lines.Add(Invariant($"{minField}: {oldMin} -> {n}"));
-            lines.Add(Invariant($"{maxField}: {oldMax} -> {n}"));
-            lines.Add(Invariant($"{owner} now holds {n} runners; the next helm upgrade restores the chart's bounds {min}..{max}"));
+            var patch = new V1Patch(new Dictionary<string, object> { ["spec"] = new Dictionary<string, int> { [autoscaler.MinField] = n, [autoscaler.MaxField] = n } }, V1Patch.PatchType.MergePatch);
+            string what = $"patch {autoscaler.Resource} {scalerName} in namespace {ns}";
+            if (autoscaler == Keda)
+                await cluster.CallAsync(what, ct => cluster.Client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, "keda.sh", "v1alpha1", ns, "scaledobjects", scalerName, cancellationToken: ct), cancellationToken);
+            else
+                await cluster.CallAsync(what, ct => cluster.Client.AutoscalingV2.PatchNamespacedHorizontalPodAutoscalerAsync(patch, scalerName, ns, cancellationToken: ct), cancellationToken);
+            lines.Add(Invariant($"{autoscaler.MinField}: {oldMin} -> {n}"));
+            lines.Add(Invariant($"{autoscaler.MaxField}: {oldMax} -> {n}"));
+            lines.Add(Invariant($"{autoscaler.Owner} now holds {n} runners; the next helm upgrade restores the chart's bounds {min}..{max}"));
             return lines;
         }
 
         if (n != 0 && (n < min || n > max))
             throw new UsageException($"N must be 0 (pause) or within the chart's runner bounds {min}..{max}, got {n}");
-        int current = deployment.GetProperty("spec").TryGetProperty("replicas", out var r) ? r.GetInt32() : 1;
+        int current = deployment.Spec?.Replicas ?? 1;
         if (current == n)
             return [Invariant($"Deployment {name} already has {n} replicas: nothing changed")];
-        cluster.Run("scale", $"deployment/{name}", $"--replicas={n}");
+        var scale = new V1Patch(new Dictionary<string, object> { ["spec"] = new Dictionary<string, int> { ["replicas"] = n } }, V1Patch.PatchType.MergePatch);
+        await cluster.CallAsync($"scale Deployment {name} in namespace {ns}",
+            ct => cluster.Client.AppsV1.PatchNamespacedDeploymentScaleAsync(scale, name, ns, cancellationToken: ct), cancellationToken);
         return [Invariant($"Deployment {name} replicas: {current} -> {n}")];
     }
 
-    private static Dictionary<string, string> Annotations(JsonElement item)
+    /// <summary>KEDA's ScaledObject is a custom resource: the client hands it over as JSON.</summary>
+    private static async Task<(string Name, int Min, int Max)?> FindScaledObjectAsync(KubernetesCluster cluster, string selector, CancellationToken cancellationToken)
     {
-        var result = new Dictionary<string, string>();
-        if (item.GetProperty("metadata").TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
-            foreach (var p in a.EnumerateObject())
-                result[p.Name] = p.Value.GetString() ?? "";
-        return result;
+        string ns = cluster.Namespace;
+        var list = await cluster.CallAsync($"list scaledobjects.keda.sh in namespace {ns} (is KEDA installed?)",
+            ct => cluster.Client.CustomObjects.ListNamespacedCustomObjectAsync("keda.sh", "v1alpha1", ns, "scaledobjects", labelSelector: selector, cancellationToken: ct), cancellationToken);
+        var json = list is JsonElement element ? element : JsonSerializer.SerializeToElement(list);
+        if (!json.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            throw new KubernetesFailure($"the list of scaledobjects.keda.sh in namespace {ns} has no items array");
+        foreach (var item in items.EnumerateArray())
+        {
+            string? name = item.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("name", out var n) ? n.GetString() : null;
+            if (name is null) continue;
+            var spec = item.TryGetProperty("spec", out var s) ? s : default;
+            // Only shown as the "from" value; the chart always sets both bounds.
+            int min = spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty(Keda.MinField, out var m1) ? m1.GetInt32() : 1;
+            int max = spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty(Keda.MaxField, out var m2) ? m2.GetInt32() : 100;
+            return (name, min, max);
+        }
+        return null;
     }
 
-    private static (int Min, int Max) Bounds(Dictionary<string, string> annotations, string what)
+    private static async Task<(string Name, int Min, int Max)?> FindHpaAsync(KubernetesCluster cluster, string selector, CancellationToken cancellationToken)
     {
-        static int? Read(Dictionary<string, string> a, string key) =>
+        string ns = cluster.Namespace;
+        var list = await cluster.CallAsync($"list horizontalpodautoscalers.autoscaling in namespace {ns}",
+            ct => cluster.Client.AutoscalingV2.ListNamespacedHorizontalPodAutoscalerAsync(ns, labelSelector: selector, cancellationToken: ct), cancellationToken);
+        if (list.Items.Count == 0)
+            return null;
+        var hpa = list.Items[0];
+        return (hpa.Metadata.Name, hpa.Spec.MinReplicas ?? 1, hpa.Spec.MaxReplicas);
+    }
+
+    private static (int Min, int Max) Bounds(IDictionary<string, string> annotations, string what)
+    {
+        static int? Read(IDictionary<string, string> a, string key) =>
             a.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : null;
         var min = Read(annotations, MinAnnotation);
         var max = Read(annotations, MaxAnnotation);
         if (min is null || max is null)
-            throw new KubectlException($"{what} lacks the {MinAnnotation}/{MaxAnnotation} annotations the rlmesh chart sets; was it installed by the chart?");
+            throw new KubernetesFailure($"{what} lacks the {MinAnnotation}/{MaxAnnotation} annotations the rlmesh chart sets; was it installed by the chart?");
         return (min.Value, max.Value);
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using RLMesh.Cli.Kubernetes;
 using RLMesh.Telemetry.Status;
 
 namespace RLMesh.Cli.Commands;
@@ -9,7 +10,8 @@ namespace RLMesh.Cli.Commands;
 /// <summary>
 /// `rlmesh status`: reads the parameter server's GET /status (local, or through
 /// `kubectl port-forward svc/&lt;release&gt;-rlmesh-parameter-server 8080:http`) and prints versions, frames/s,
-/// staleness, and the runners with their health.
+/// staleness, and the runners with their health. `rlmesh status --kubernetes` asks the Kubernetes API instead: each
+/// role's Deployment, its replicas and its ready pods (<see cref="KubernetesStatus"/>).
 /// </summary>
 public static class StatusCommand
 {
@@ -17,9 +19,17 @@ public static class StatusCommand
     {
         var url = new Option<string>("--url") { Description = "Parameter server base URL", DefaultValueFactory = _ => "http://localhost:8080" };
         var json = new Option<bool>("--json") { Description = "Print the status JSON as received" };
-        var command = new Command("status", "Show a run's versions, frames/s, staleness and runner health from the parameter server") { url, json };
+        var kubernetes = new Option<bool>("--kubernetes") { Description = "Show each role's Deployment replicas and ready pods from the Kubernetes API instead (--release, --namespace, --context, --kubeconfig)" };
+        var flags = new KubernetesFlags();
+        var command = new Command("status", "Show a run's versions, frames/s, staleness and runner health from the parameter server") { url, json, kubernetes };
+        flags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(kubernetes))
+                return await KubernetesStatus.RunAsync(flags.ConnectionOptions(parse), parse.GetValue(flags.Release)!, parse.GetValue(json), cancellationToken);
+            foreach (var option in new Option[] { flags.Release, flags.Namespace, flags.Kubeconfig, flags.Context })
+                if (parse.GetResult(option) is { Implicit: false })
+                    throw new UsageException($"{option.Name} applies to `rlmesh status --kubernetes` only");
             if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var baseUri) || (baseUri.Scheme != "http" && baseUri.Scheme != "https"))
                 throw new UsageException($"--url must be an absolute http(s) URL, got '{parse.GetValue(url)}'");
             var endpoint = new Uri(baseUri, "/status");

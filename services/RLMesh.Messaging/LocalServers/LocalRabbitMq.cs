@@ -6,9 +6,8 @@ namespace RLMesh.Messaging.LocalServers;
 
 /// <summary>
 /// A private RabbitMQ node (<c>rabbitmq-server</c>, Debian package) on free loopback ports with its data and logs in a
-/// temp directory: what the integration and system tests and <c>rlmesh bench transport</c> run against. Why real
-/// processes and not Testcontainers: Testcontainers cannot be restored from the package registry reachable here, and
-/// no Docker engine runs on these machines.
+/// temp directory: what <c>rlmesh bench transport</c> runs against, and the integration and system tests when no Docker
+/// engine answers (they use containers when one does; the machines these tests run on here have none).
 /// <para>
 /// The Debian wrapper re-executes the server as the <c>rabbitmq</c> user (keeping the environment), so the temp
 /// directory is handed to that user. The node runs with no plugins (fast boot) under a random node name, so parallel

@@ -7,8 +7,8 @@ namespace RLMesh.Messaging.LocalServers;
 
 /// <summary>
 /// A private <c>redis-server</c> on a free loopback port with its own temp directory (no persistence), for tests and
-/// <c>rlmesh bench transport</c>. Why real processes and not Testcontainers: Testcontainers cannot be restored from the
-/// package registry reachable here, and no Docker engine runs on these machines.
+/// <c>rlmesh bench transport</c>; the integration and system tests use it when no Docker engine answers (containers
+/// otherwise).
 /// </summary>
 public sealed class LocalRedis : IAsyncDisposable
 {

@@ -1,17 +1,16 @@
-using RLMesh.Messaging.LocalServers;
+using RLMesh.TestServers;
 
 namespace RLMesh.Integration.Tests.Servers;
 
 /// <summary>
-/// One real RabbitMQ node for the <see cref="RabbitMqCollection"/>: a private <see cref="LocalRabbitMq"/> (started on
-/// free loopback ports in a temp directory; the code lives in RLMesh.Messaging/LocalServers so the system tests and
-/// `rlmesh bench transport` share it), or the broker RLMESH_TEST_AMQP names. A missing rabbitmq-server fails the
-/// tests with an install hint; they never pass by skipping. (Testcontainers cannot be restored here and no Docker
-/// engine runs, hence real processes.)
+/// One real RabbitMQ node for the <see cref="RabbitMqCollection"/>: a private <see cref="TestBroker"/> (a container
+/// when a Docker engine answers, else a rabbitmq-server process on free loopback ports; RLMESH_TEST_SERVERS forces
+/// either), or the broker RLMESH_TEST_AMQP names. A missing server fails the tests with a hint; they never pass by
+/// skipping.
 /// </summary>
 public sealed class RabbitMqFixture : IAsyncLifetime
 {
-    private LocalRabbitMq? _server;
+    private TestBroker? _server;
 
     public Uri AmqpUri { get; private set; } = new("amqp://guest:guest@127.0.0.1:5672/");
 
@@ -23,7 +22,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
             AmqpUri = new Uri(external);
             return;
         }
-        _server = await LocalRabbitMq.StartNewAsync();
+        _server = await TestBroker.StartNewAsync();
         AmqpUri = _server.AmqpUri;
     }
 
@@ -40,17 +39,20 @@ public sealed class RabbitMqCollection : ICollectionFixture<RabbitMqFixture>
     public const string Name = "rabbitmq";
 }
 
-/// <summary>One redis-server shared by every test of the <see cref="RedisCollection"/> (or RLMESH_TEST_REDIS); tests use distinct key prefixes.</summary>
+/// <summary>
+/// One Redis server (a <see cref="TestRedis"/>: container or process, as for RabbitMQ) shared by every test of the
+/// <see cref="RedisCollection"/>, or the one RLMESH_TEST_REDIS names; tests use distinct key prefixes.
+/// </summary>
 public sealed class RedisFixture : IAsyncLifetime
 {
-    private LocalRedis? _server;
+    private TestRedis? _server;
 
     public string Configuration => _server?.Configuration ?? throw new InvalidOperationException("Redis fixture not started.");
 
     public async Task InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable("RLMESH_TEST_REDIS");
-        _server = string.IsNullOrWhiteSpace(external) ? await LocalRedis.StartAsync() : LocalRedis.External(external);
+        _server = string.IsNullOrWhiteSpace(external) ? await TestRedis.StartAsync() : TestRedis.External(external);
     }
 
     public async Task DisposeAsync()
