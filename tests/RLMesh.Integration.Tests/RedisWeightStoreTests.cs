@@ -225,6 +225,21 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task AHostNameInTheConfigurationIsResolvedByTheClient()
+    {
+        // Kubernetes hands out service names; the client must connect to a DNS endpoint, not only to an IP address.
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("hostname");
+        options.Configuration = options.Configuration.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        Assert.StartsWith("localhost:", options.Configuration);
+        await using var store = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+
+        await store.PublishAsync(Snapshot(1, 20), cts.Token);
+
+        Assert.Equal(1, await store.RefreshLatestVersionAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task APasswordProtectedRedisIsUsedWithThePasswordAndRefusedWithout()
     {
         using var cts = new CancellationTokenSource(Patience);
