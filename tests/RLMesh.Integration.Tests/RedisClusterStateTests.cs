@@ -30,14 +30,15 @@ public sealed class RedisClusterStateTests(RedisFixture redis)
         var options = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = $"rlmesh:{Samples.UniqueName("hb")}" };
         await using var parameterServer = await RedisClusterState.ConnectAsync(options, null, cts.Token);
         // The JSON an older runner writes: everything but latest_version.
+        var keys = new RedisKeyspace(options.KeyPrefix);
         using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration))
         {
             var db = connection.GetDatabase();
-            await db.StringSetAsync($"{options.KeyPrefix}:runner:old", """
+            await db.StringSetAsync(keys.Runner("old"), """
                 {"runner_id":"old","policy_version":7,"frames":100,"episodes":1,"frames_per_second":50,"weight_pulls":2,
                  "rejected_snapshots":0,"host":"h","process_id":1,"sent_unix_ms":1795000000000}
                 """);
-            await db.SetAddAsync($"{options.KeyPrefix}:runners", "old");
+            await db.SetAddAsync(keys.Runners, "old");
         }
 
         var (_, read) = Assert.Single(await parameterServer.ReadHeartbeatsAsync(cts.Token));

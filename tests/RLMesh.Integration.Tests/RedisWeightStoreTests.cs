@@ -44,7 +44,7 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
         var current = await actor.TryGetNewerAsync(-1, cts.Token);
         await learner.PublishAsync(Snapshot(2, 1000), cts.Token);
 
-        await Raw(async db => await db.StringSetAsync($"{options.KeyPrefix}:w:2:c:1", new byte[1024]));
+        await Raw(async db => await db.StringSetAsync(Keys(options).Chunk(2, 1), new byte[1024]));
         var next = await actor.TryGetNewerAsync(current!.Version, cts.Token);
 
         Assert.Null(next);
@@ -63,7 +63,7 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
         await using var actor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
         await learner.PublishAsync(Snapshot(1, 1000), cts.Token);
 
-        await Raw(async db => await db.KeyDeleteAsync($"{options.KeyPrefix}:w:1:c:2"));
+        await Raw(async db => await db.KeyDeleteAsync(Keys(options).Chunk(1, 2)));
 
         Assert.Null(await actor.TryGetNewerAsync(-1, cts.Token));
         Assert.Equal(1, actor.RejectedSnapshots);
@@ -78,7 +78,7 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
         await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
         await learner.PublishAsync(Snapshot(1, 1000), cts.Token);
 
-        await Raw(async db => await db.StringSetAsync($"{options.KeyPrefix}:w:1:c:0", new byte[1000]));
+        await Raw(async db => await db.StringSetAsync(Keys(options).Chunk(1, 0), new byte[1000]));
 
         Assert.Null(await learner.TryGetNewerAsync(-1, cts.Token));
         Assert.Equal(1, learner.RejectedSnapshots);
@@ -100,13 +100,31 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
         {
             for (long v = 1; v <= 4; v++)
             {
-                exists[v] = await db.KeyExistsAsync($"{options.KeyPrefix}:w:{v}:manifest")
-                    | await db.KeyExistsAsync($"{options.KeyPrefix}:w:{v}:c:0")
-                    | await db.KeyExistsAsync($"{options.KeyPrefix}:w:{v}:c:2");
+                exists[v] = await db.KeyExistsAsync(Keys(options).Manifest(v))
+                    | await db.KeyExistsAsync(Keys(options).Chunk(v, 0))
+                    | await db.KeyExistsAsync(Keys(options).Chunk(v, 2));
             }
         });
 
         Assert.Equal(new Dictionary<long, bool> { [1] = false, [2] = false, [3] = true, [4] = true }, exists);
+    }
+
+    [Fact]
+    public async Task AReaderThatHeardNoHintsAndMissedSeveralVersionsLoadsTheNewest()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("missed");
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        var pollOnly = new RedisOptions { Configuration = options.Configuration, KeyPrefix = options.KeyPrefix, SubscribeToHints = false };
+        await using var poller = await RedisWeightStore.ConnectAsync(pollOnly, null, cts.Token);
+        for (long v = 1; v <= 3; v++)
+            await learner.PublishAsync(Snapshot(v, 40), cts.Token);
+
+        var loaded = await poller.TryGetNewerAsync(0, cts.Token); // expects v1, finds v3
+
+        Assert.Equal(3, loaded?.Version);
+        Assert.Equal(Snapshot(3, 40).Values, loaded?.Values);
+        Assert.Equal(0, poller.RejectedSnapshots);
     }
 
     [Fact]
@@ -153,8 +171,8 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
         // The dead learner had claimed version 3 and written one chunk, then died before its commit.
         await Raw(async db =>
         {
-            await db.SortedSetAddAsync($"{options.KeyPrefix}:w:versions", "3:7", 3);
-            await db.StringSetAsync($"{options.KeyPrefix}:w:3:c:0", new byte[64]);
+            await db.SortedSetAddAsync(Keys(options).Versions, "3:7", 3);
+            await db.StringSetAsync(Keys(options).Chunk(3, 0), new byte[64]);
         });
 
         await using var successor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
@@ -207,6 +225,21 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task AHostNameInTheConfigurationIsResolvedByTheClient()
+    {
+        // Kubernetes hands out service names; the client must connect to a DNS endpoint, not only to an IP address.
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("hostname");
+        options.Configuration = options.Configuration.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        Assert.StartsWith("localhost:", options.Configuration);
+        await using var store = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+
+        await store.PublishAsync(Snapshot(1, 20), cts.Token);
+
+        Assert.Equal(1, await store.RefreshLatestVersionAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task APasswordProtectedRedisIsUsedWithThePasswordAndRefusedWithout()
     {
         using var cts = new CancellationTokenSource(Patience);
@@ -229,6 +262,8 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
         Configuration = redis.Configuration,
         KeyPrefix = $"rlmesh:{Samples.UniqueName(test)}",
     };
+
+    private static RedisKeyspace Keys(RedisOptions options) => new(options.KeyPrefix);
 
     private static WeightSnapshot Snapshot(long version, int parameters)
     {

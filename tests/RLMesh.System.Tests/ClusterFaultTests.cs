@@ -183,6 +183,7 @@ public sealed class ClusterFaultTests(ServersFixture servers, ITestOutputHelper 
         // No replay here, so the unroll queue must drop rather than stall the runner.
         await using var cluster = new Cluster(servers, log, "corrupt", new Dictionary<string, string> { ["UnrollOverflow"] = "drop-head" });
         var prefix = $"rlmesh:{cluster.Run}";
+        var keys = new RedisKeyspace(prefix);
         int parameters = CartPoleParameterCount;
         await using (var store = await RedisWeightStore.ConnectAsync(new RedisOptions { Configuration = servers.Redis.Configuration, KeyPrefix = prefix }, null, CancellationToken.None))
             await store.PublishAsync(new WeightSnapshot(0, Weights(parameters, 0.01f)), CancellationToken.None);
@@ -197,12 +198,12 @@ public sealed class ClusterFaultTests(ServersFixture servers, ITestOutputHelper 
             await store.PublishAsync(new WeightSnapshot(1, Weights(parameters, 0.02f)), CancellationToken.None);
         var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis.Configuration);
         var db = redis.GetDatabase();
-        var chunk = (byte[])(await db.StringGetAsync($"{scratch}:w:1:c:0"))!;
+        var chunk = (byte[])(await db.StringGetAsync(new RedisKeyspace(scratch).Chunk(1, 0)))!;
         chunk[chunk.Length / 2] ^= 0xFF;
-        await db.StringSetAsync($"{prefix}:w:1:c:0", chunk);
-        await db.StringSetAsync($"{prefix}:w:1:manifest", (byte[])(await db.StringGetAsync($"{scratch}:w:1:manifest"))!);
-        await db.StringSetAsync($"{prefix}:latest", "1");
-        await redis.GetSubscriber().PublishAsync($"{prefix}:weights", 1);
+        await db.StringSetAsync(keys.Chunk(1, 0), chunk);
+        await db.StringSetAsync(keys.Manifest(1), (byte[])(await db.StringGetAsync(new RedisKeyspace(scratch).Manifest(1)))!);
+        await db.StringSetAsync(keys.Latest, "1");
+        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.HintChannel), 1);
 
         long framesAtCorruption = (await Cluster.StatsAsync(runner))!.Value.GetProperty("env-runner/runner-0").GetProperty("rlmesh_env_frames_total").GetInt64();
         await WaitForAsync("the corrupt v1 refused while the runner keeps stepping on v0", async () =>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using RLMesh.Messaging.LocalServers;
+using RLMesh.Messaging.Redis;
 using StackExchange.Redis;
 
 namespace RLMesh.System.Tests;
@@ -114,8 +115,9 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
         redisOptions.SyncTimeout = 30_000;
         using var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
         var server = redis.GetServer(redis.GetEndPoints()[0]);
-        var manifests = server.Keys(pattern: $"rlmesh:{run}:w:*:manifest").ToList();
-        var chunks = server.Keys(pattern: $"rlmesh:{run}:w:*:c:*").ToList();
+        var keys = new RedisKeyspace($"rlmesh:{run}");
+        var manifests = server.Keys(pattern: $"{keys.Prefix}:w:*:manifest").ToList();
+        var chunks = server.Keys(pattern: $"{keys.Prefix}:w:*:c:*").ToList();
         Assert.True(manifests.Count is >= 1 and <= 3, $"{manifests.Count} weight versions left in Redis (retain 3): {string.Join(", ", manifests.Take(10))}");
         Assert.True(chunks.Count <= 3 * 2, $"{chunks.Count} chunks left");
     }

@@ -43,9 +43,9 @@ public sealed record LearnerStatus(
 }
 
 /// <summary>
-/// Small control state of a run in Redis, next to the weight snapshots (same <see cref="RedisOptions.KeyPrefix"/> P):
+/// Small control state of a run in Redis, next to the weight snapshots (same hash-tagged prefix P, <see cref="RedisKeyspace"/>):
 /// <list type="bullet">
-/// <item><c>P:runner:{id}</c>: the runner's last heartbeat (JSON) with a TTL, so a dead runner disappears by itself;</item>
+/// <item><c>P:runner:&lt;id&gt;</c>: the runner's last heartbeat (JSON) with a TTL, so a dead runner disappears by itself;</item>
 /// <item><c>P:runners</c>: a set of runner ids ever seen (the parameter server prunes ids whose heartbeat expired long ago);</item>
 /// <item><c>P:learner</c>: the learner's last status (JSON), including whether the run is finished.</item>
 /// </list>
@@ -60,6 +60,7 @@ public sealed class RedisClusterState : IAsyncDisposable
     };
 
     private readonly RedisOptions _options;
+    private readonly RedisKeyspace _keys;
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
     private readonly ILogger _logger;
@@ -67,6 +68,7 @@ public sealed class RedisClusterState : IAsyncDisposable
     private RedisClusterState(RedisOptions options, ConnectionMultiplexer redis, ILogger logger)
     {
         _options = options;
+        _keys = new RedisKeyspace(options.KeyPrefix);
         _redis = redis;
         _db = redis.GetDatabase();
         _logger = logger;
@@ -76,13 +78,7 @@ public sealed class RedisClusterState : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var configuration = ConfigurationOptions.Parse(options.Configuration);
-        if (options.Password is not null)
-            configuration.Password = options.Password;
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds;
-        await RedisWeightStore.ResolveHostNamesAsync(configuration, cancellationToken).ConfigureAwait(false);
-        var redis = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var redis = await RedisWeightStore.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
         var state = new RedisClusterState(options, redis, logger ?? NullLogger.Instance);
         try
         {
@@ -168,7 +164,7 @@ public sealed class RedisClusterState : IAsyncDisposable
         _redis.Dispose();
     }
 
-    private RedisKey RunnerKey(string runnerId) => $"{_options.KeyPrefix}:runner:{runnerId}";
-    private RedisKey RunnersKey => $"{_options.KeyPrefix}:runners";
-    private RedisKey LearnerKey => $"{_options.KeyPrefix}:learner";
+    private RedisKey RunnerKey(string runnerId) => _keys.Runner(runnerId);
+    private RedisKey RunnersKey => _keys.Runners;
+    private RedisKey LearnerKey => _keys.Learner;
 }

@@ -6,7 +6,8 @@ namespace RLMesh.Messaging.Redis;
 
 /// <summary>
 /// The APS board (<see cref="IDivergenceBoard"/>) in Redis, next to the weight store and on its connection
-/// (<see cref="RedisWeightStore.CreateDivergenceBoard"/>): hash <c>P:aps:divergence</c> with one field per runner
+/// (<see cref="RedisWeightStore.CreateDivergenceBoard"/>): hash <c>P:aps:divergence</c> (P the run's hash-tagged prefix,
+/// <see cref="RedisKeyspace"/>) with one field per runner
 /// (value <c>divergence;behaviourVersion;learnerVersion</c>, invariant culture) and string <c>P:aps:tau</c>.
 /// Each call is one HSET/HGET/SET/GET: a runner reads two small values between unrolls.
 /// </summary>
@@ -16,11 +17,11 @@ public sealed class RedisDivergenceBoard : IDivergenceBoard
     private readonly RedisKey _divergenceKey;
     private readonly RedisKey _tauKey;
 
-    internal RedisDivergenceBoard(IDatabase db, string keyPrefix)
+    internal RedisDivergenceBoard(IDatabase db, RedisKeyspace keys)
     {
         _db = db;
-        _divergenceKey = keyPrefix + ":aps:divergence";
-        _tauKey = keyPrefix + ":aps:tau";
+        _divergenceKey = keys.ApsDivergence;
+        _tauKey = keys.ApsTau;
     }
 
     public Task PublishDivergenceAsync(string runner, DivergenceReading reading) =>

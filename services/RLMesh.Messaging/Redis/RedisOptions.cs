@@ -9,7 +9,10 @@ public sealed class RedisOptions
     /// <summary>Overrides any password in <see cref="Configuration"/> (e.g. read from a Kubernetes secret).</summary>
     public string? Password { get; set; }
 
-    /// <summary>Prefix of every key and of the hint channel; one per run (<c>rlmesh:{run}</c>).</summary>
+    /// <summary>
+    /// Prefix of every key and of the hint channel; one per run (<c>rlmesh:&lt;run&gt;</c>). Its last segment becomes the
+    /// run's Redis Cluster hash tag (<c>rlmesh:{&lt;run&gt;}</c>) unless it already holds one: see <see cref="RedisKeyspace"/>.
+    /// </summary>
     public string KeyPrefix { get; set; } = "rlmesh:default";
 
     /// <summary>Payload bytes per chunk key. Large values block Redis's single thread; 512 KiB keeps each write short.</summary>
@@ -40,8 +43,7 @@ public sealed class RedisOptions
     {
         if (string.IsNullOrWhiteSpace(Configuration))
             throw new ArgumentException("Redis Configuration must name at least one host:port.", nameof(Configuration));
-        if (string.IsNullOrWhiteSpace(KeyPrefix))
-            throw new ArgumentException("KeyPrefix must not be empty.", nameof(KeyPrefix));
+        _ = RedisKeyspace.HashTagged(KeyPrefix);
         ArgumentOutOfRangeException.ThrowIfLessThan(ChunkBytes, 4, nameof(ChunkBytes));
         if (ChunkBytes % sizeof(float) != 0)
             throw new ArgumentException($"ChunkBytes {ChunkBytes} must be a multiple of 4 so no float straddles two chunks.", nameof(ChunkBytes));

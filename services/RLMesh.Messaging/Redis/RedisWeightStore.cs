@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
@@ -13,14 +12,14 @@ using StackExchange.Redis;
 namespace RLMesh.Messaging.Redis;
 
 /// <summary>
-/// <see cref="IWeightStore"/> over Redis. Every StackExchange.Redis call of the project lives in this folder, so a
-/// bump from the pinned 1.2.6 (the only version that restores here) to 2.x touches nothing else.
+/// <see cref="IWeightStore"/> over Redis. Every StackExchange.Redis call of the project lives in this folder.
 /// <para>
-/// Layout under <see cref="RedisOptions.KeyPrefix"/> (P):
-/// <c>P:w:{v}:c:{i}</c> payload chunks, <c>P:w:{v}:manifest</c> a protobuf <see cref="WeightManifest"/> with the
+/// Layout under the run's hash-tagged prefix P (<see cref="RedisKeyspace"/>, e.g. <c>rlmesh:{run}</c>):
+/// <c>P:w:&lt;v&gt;:c:&lt;i&gt;</c> payload chunks, <c>P:w:&lt;v&gt;:manifest</c> a protobuf <see cref="WeightManifest"/> with the
 /// SHA-256 of the payload, <c>P:latest</c> the newest complete version, <c>P:w:versions</c> a sorted set of every
-/// version ever started (member <c>{v}:{chunkCount}</c>, score v) that retention works from, and the channel
-/// <c>P:weights</c> on which each new version is announced.
+/// version ever started (member <c>&lt;v&gt;:&lt;chunkCount&gt;</c>, score v) that retention works from, and the channel
+/// <c>P:weights</c> on which each new version is announced. Every script receives each key it touches in KEYS, and
+/// all of them share the run's hash tag, so the store works on Redis Cluster as on a single node.
 /// </para>
 /// <para>
 /// A snapshot becomes visible only once complete: its version is recorded for retention, chunks and manifest are
@@ -42,7 +41,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     // restarted learner continues at latest + 1 and must be able to publish it.) The version is recorded in the retention set, chunk and
     // manifest are written, latest moves and the hint goes out. KEYS: latest, versions, manifest, chunk 0.
     // ARGV: version, retention member, manifest, hint channel, chunk 0. Returns -2 when published.
-    private const string PublishScript = """
+    internal const string PublishScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if tonumber(ARGV[1]) <= current then return current end
         redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
@@ -56,7 +55,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     // First step of a multi-chunk publish: records the version for retention first, so chunks of a publish that dies
     // half-way are collected, unless it is not newer than latest. KEYS: latest, versions.
     // ARGV: version, retention member. Returns -2 when claimed.
-    private const string ReserveScript = """
+    internal const string ReserveScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if tonumber(ARGV[1]) <= current then return current end
         redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
@@ -65,7 +64,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
 
     // Last step of a multi-chunk publish, once every chunk is written: manifest, latest (forward only), hint.
     // KEYS: latest, manifest. ARGV: version, manifest, hint channel. Returns -2 when published.
-    private const string CommitScript = """
+    internal const string CommitScript = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if tonumber(ARGV[1]) <= current then return current end
         redis.call('SET', KEYS[2], ARGV[2])
@@ -74,23 +73,30 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         return -2
         """;
 
-    // Reads latest and, when it is newer than ARGV[1], that version's manifest, plus its payload when that is a single
-    // chunk (every control-sized network): { latest } or { latest, manifest or nil[, chunk 0] }. A single round trip
-    // for small snapshots; large ones are fetched with a native MGET after (copying megabytes through Lua strings
-    // doubled their latency). ARGV[2] is the key prefix; keys are built here (one Redis node, not Redis Cluster).
-    private const string LoadNewerScript = """
+    // Reads latest and, when it is newer than ARGV[1] and is the expected version ARGV[2], that version's manifest, plus
+    // its payload when that is a single chunk (every control-sized network): { latest } or
+    // { latest, manifest or nil[, chunk 0] }. Keys are never built here from latest's value (Redis Cluster needs every
+    // key in KEYS), so the caller names the version it expects and, when latest is another one, loads that by name.
+    // Large snapshots are fetched with a native MGET after (copying megabytes through Lua strings doubled their
+    // latency). KEYS: latest, and the expected version's manifest, chunk 0 and chunk 1.
+    internal const string LoadNewerScript = """
         local latest = redis.call('GET', KEYS[1])
-        if not latest or tonumber(latest) <= tonumber(ARGV[1]) then return { latest } end
-        local prefix = ARGV[2] .. ':w:' .. latest
-        local reply = { latest, redis.call('GET', prefix .. ':manifest') }
-        if redis.call('EXISTS', prefix .. ':c:1') == 0 then reply[3] = redis.call('GET', prefix .. ':c:0') end
+        if not latest or tonumber(latest) <= tonumber(ARGV[1]) or tonumber(latest) ~= tonumber(ARGV[2]) then return { latest } end
+        local reply = { latest, redis.call('GET', KEYS[2]) }
+        if redis.call('EXISTS', KEYS[4]) == 0 then reply[3] = redis.call('GET', KEYS[3]) end
         return reply
         """;
+
+    /// <summary>Every Lua script the store runs, by name (tests check that each one touches only keys passed in KEYS).</summary>
+    internal static IReadOnlyList<(string Name, string Source)> LuaScripts =>
+        [(nameof(PublishScript), PublishScript), (nameof(ReserveScript), ReserveScript), (nameof(CommitScript), CommitScript),
+         (nameof(LoadNewerScript), LoadNewerScript)];
 
     private readonly RedisOptions _options;
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
     private readonly ILogger _logger;
+    private readonly RedisKeyspace _keys;
     private readonly RedisKey _latestKey;
     private readonly RedisKey _versionsKey;
     private readonly RedisChannel _hintChannel;
@@ -105,27 +111,21 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         _redis = redis;
         _db = redis.GetDatabase();
         _logger = logger;
-        _latestKey = $"{options.KeyPrefix}:latest";
-        _versionsKey = $"{options.KeyPrefix}:w:versions";
-        _hintChannel = new RedisChannel($"{options.KeyPrefix}:weights", RedisChannel.PatternMode.Literal);
+        _keys = new RedisKeyspace(options.KeyPrefix);
+        _latestKey = _keys.Latest;
+        _versionsKey = _keys.Versions;
+        _hintChannel = RedisChannel.Literal(_keys.HintChannel);
     }
 
-    /// <summary>Connects, subscribes to version hints and reads the current latest version.</summary>
     /// <summary>The APS divergence board on this store's connection and key prefix.</summary>
-    public IDivergenceBoard CreateDivergenceBoard() => new RedisDivergenceBoard(_db, _options.KeyPrefix);
+    public IDivergenceBoard CreateDivergenceBoard() => new RedisDivergenceBoard(_db, _keys);
 
+    /// <summary>Connects, subscribes to version hints and reads the current latest version.</summary>
     public static async Task<RedisWeightStore> ConnectAsync(RedisOptions options, ILogger? logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var configuration = ConfigurationOptions.Parse(options.Configuration);
-        if (options.Password is not null)
-            configuration.Password = options.Password;
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds;
-        await ResolveHostNamesAsync(configuration, cancellationToken).ConfigureAwait(false);
-
-        var redis = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var redis = await ConnectAsync(options, cancellationToken).ConfigureAwait(false);
         var store = new RedisWeightStore(options, redis, logger ?? NullLogger.Instance);
         try
         {
@@ -133,7 +133,8 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             // whether the server is reachable and the password right.
             await store.RefreshLatestVersionAsync(cancellationToken).ConfigureAwait(false);
             if (options.SubscribeToHints)
-                await redis.GetSubscriber().SubscribeAsync(store._hintChannel, (_, value) => store.OnHint(value)).ConfigureAwait(false);
+                await redis.GetSubscriber().SubscribeAsync(store._hintChannel, (_, value) => store.OnHint(value))
+                    .WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -268,7 +269,7 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             .WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private string HintChannelName => $"{_options.KeyPrefix}:weights";
+    private string HintChannelName => _keys.HintChannel;
 
     public async ValueTask<WeightSnapshot?> TryGetNewerAsync(long knownVersion, CancellationToken cancellationToken)
     {
@@ -311,27 +312,43 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// One round trip: latest, and when it is newer than <paramref name="knownVersion"/> its manifest and chunks, then
-    /// verified here (chunk count and sizes, SHA-256). A fault names what was wrong; nothing unverified is returned.
+    /// Latest, and when it is newer than <paramref name="knownVersion"/> its manifest and chunks, then verified here
+    /// (chunk count and sizes, SHA-256). One round trip for a single-chunk snapshot when latest is the version expected
+    /// (the newest one seen in hints, else the next after <paramref name="knownVersion"/>); one more otherwise, and one
+    /// more for the chunks of a multi-chunk snapshot. A fault names what was wrong; nothing unverified is returned.
     /// </summary>
     private async Task<(long Latest, WeightSnapshot? Snapshot, string? Fault)> TryLoadNewerAsync(long knownVersion, CancellationToken cancellationToken)
     {
-        var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(LoadNewerScript, [_latestKey], [knownVersion, _options.KeyPrefix])
+        long expected = Math.Max(LatestVersion, knownVersion + 1);
+        RedisKey[] keys = [_latestKey, _keys.Manifest(expected), _keys.Chunk(expected, 0), _keys.Chunk(expected, 1)];
+        var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(LoadNewerScript, keys, [knownVersion, expected])
             .WaitAsync(cancellationToken).ConfigureAwait(false))!;
         long latest = ParseVersion(reply[0]);
         ObserveVersion(latest);
         if (latest <= knownVersion)
             return (latest, null, null);
-        var manifestBytes = (byte[]?)reply[1];
-        var chunks = new byte[]?[reply.Length - 2];
-        for (int i = 0; i < chunks.Length; i++)
-            chunks[i] = (byte[]?)reply[i + 2];
+        byte[]? manifestBytes;
+        byte[]?[] chunks;
+        if (reply.Length > 1)
+        {
+            manifestBytes = (byte[]?)reply[1];
+            chunks = new byte[]?[reply.Length - 2];
+            for (int i = 0; i < chunks.Length; i++)
+                chunks[i] = (byte[]?)reply[i + 2];
+        }
+        else
+        {
+            // Latest is not the version expected: read that one by name (manifest and first chunk in one MGET).
+            var head = await _db.StringGetAsync([_keys.Manifest(latest), _keys.Chunk(latest, 0)]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            manifestBytes = (byte[]?)head[0];
+            chunks = [(byte[]?)head[1]];
+        }
         if (ChunkCountOf(manifestBytes) is int count && count > chunks.Length)
         {
-            var keys = new RedisKey[count];
+            var chunkKeys = new RedisKey[count];
             for (int i = 0; i < count; i++)
-                keys[i] = ChunkKey(latest, i);
-            var values = await _db.StringGetAsync(keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+                chunkKeys[i] = ChunkKey(latest, i);
+            var values = await _db.StringGetAsync(chunkKeys).WaitAsync(cancellationToken).ConfigureAwait(false);
             chunks = Array.ConvertAll(values, v => (byte[]?)v);
         }
         var (snapshot, fault) = Verify(latest, manifestBytes, chunks);
@@ -463,10 +480,8 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     {
         try
         {
-            var args = new object[keys.Length];
-            for (int i = 0; i < keys.Length; i++)
-                args[i] = (string)keys[i]!;
-            await _db.ExecuteAsync("UNLINK", args).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // RedisKey arguments (not strings) let the client route the command to the keys' slot on a cluster.
+            await _db.ExecuteAsync("UNLINK", keys.Cast<object>().ToArray()).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (RedisServerException e) when (e.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase))
         {
@@ -509,9 +524,9 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
         new($"Weight version {version} is not newer than the latest published version {latest} under '{_options.KeyPrefix}'; " +
             "versions are never reused.");
 
-    private RedisKey ChunkKey(long version, int index) => $"{_options.KeyPrefix}:w:{version}:c:{index}";
+    private RedisKey ChunkKey(long version, int index) => _keys.Chunk(version, index);
 
-    private RedisKey ManifestKey(long version) => $"{_options.KeyPrefix}:w:{version}:manifest";
+    private RedisKey ManifestKey(long version) => _keys.Manifest(version);
 
     private static TaskCompletionSource<long> NewHint() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -530,23 +545,17 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// StackExchange.Redis 1.2.x cannot open sockets to DNS endpoints on .NET Core/Linux, so host names
-    /// (Kubernetes service names) are resolved here and handed over as IP endpoints.
+    /// A multiplexer for <paramref name="options"/> that has not necessarily connected yet (AbortOnConnectFail off: it
+    /// keeps retrying in the background, so a Redis restart is survived); callers send a first command to find out.
     /// </summary>
-    internal static async Task ResolveHostNamesAsync(ConfigurationOptions configuration, CancellationToken cancellationToken)
+    internal static Task<ConnectionMultiplexer> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
     {
-        var endpoints = configuration.EndPoints.ToArray();
-        foreach (var endpoint in endpoints)
-        {
-            if (endpoint is not DnsEndPoint dns)
-                continue;
-            var addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
-            var address = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-                ?? addresses.FirstOrDefault()
-                ?? throw new ArgumentException($"Redis host '{dns.Host}' does not resolve.");
-            configuration.EndPoints.Remove(endpoint);
-            configuration.EndPoints.Add(new IPEndPoint(address, dns.Port == 0 ? 6379 : dns.Port));
-        }
+        var configuration = ConfigurationOptions.Parse(options.Configuration);
+        if (options.Password is not null)
+            configuration.Password = options.Password;
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds;
+        return ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken);
     }
 
     private static partial class Log
