@@ -78,12 +78,14 @@ public class InstrumentTests
     }
 
     [Fact]
-    public void AChildSeenThroughTheRegistryIsTheOneTheExpositionShows()
+    public async Task EveryLookupOfAChildReachesTheSeriesTheExpositionShows()
     {
-        // In-process readers (/stats, the embedded progress) read the same prometheus-net child that /metrics serves.
+        // Call sites look families up independently (RuntimeMetrics, the services' stats): all must feed one series.
         var registry = new MetricRegistry();
         registry.Counter(MetricCatalog.EnvFrames).WithLabels("runner-0").Inc(640);
         var again = registry.Counter(MetricCatalog.EnvFrames).WithLabels("runner-0");
-        Assert.Equal(640, again.Value);
+        again.Inc(1);
+        Assert.Equal(641, again.Value);
+        Assert.Contains("rlmesh_env_frames_total{runner=\"runner-0\"} 641\n", await registry.RenderAsync(CancellationToken.None));
     }
 }
