@@ -32,6 +32,35 @@ public class EndpointTests
     }
 
     [Fact]
+    public async Task MetricsEndpointServesOnlyCatalogMetricsInTextFormatThatPromtoolAccepts()
+    {
+        // prometheus-net's default collectors (process_*, dotnet_*, its own debug metrics) live in its static registry,
+        // which /metrics never serves: they would be names outside the catalog, and some fail promtool.
+        var registry = new MetricRegistry();
+        var runtime = new Runtime.RuntimeMetrics(registry);
+        runtime.UnrollProduced("runner-0", 320, [new RLMesh.Core.Data.EpisodeStats(0, 21, 21)]);
+        runtime.UnrollTrained(1);
+        runtime.DivergenceMeasured("runner-0", 0.002);
+        await using var host = await TelemetryHosting.StartMetricsHostAsync(registry, "http://127.0.0.1:0", "test", CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = host.Address };
+        // What Prometheus 2.x asks for first; the answer stays text 0.0.4, so bucket labels never change form.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.TryAddWithoutValidation("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+        using var response = await http.SendAsync(request);
+        string text = await response.Content.ReadAsStringAsync();
+
+        Assert.StartsWith("text/plain; version=0.0.4", response.Content.Headers.ContentType!.ToString());
+        Assert.DoesNotContain("# EOF", text);
+        Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"1\"} 1\n", text);
+        var catalog = MetricCatalog.All.Select(d => d.Name).ToHashSet();
+        var families = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+        Assert.NotEmpty(families);
+        Assert.All(families, name => Assert.Contains(name, catalog));
+        var (exitCode, output) = Tools.Run(Tools.Require("promtool"), ["check", "metrics"], stdin: text);
+        Assert.True(exitCode == 0, $"promtool check metrics failed:\n{output}\n--- /metrics ---\n{text}");
+    }
+
+    [Fact]
     public void WebHostsWatchNoConfigurationFileAndDoNotRootThemselvesInTheWorkingDirectory()
     {
         // The defaults watch appsettings*.json under the working directory, recursively: a launch from a checkout woke

@@ -9,7 +9,7 @@ namespace RLMesh.Telemetry.Tests;
 public class MetricOwnershipTests
 {
     [Fact]
-    public void RunnersAndTheParameterServerNeverExportASeriesUnderTheSameName()
+    public async Task RunnersAndTheParameterServerNeverExportASeriesUnderTheSameName()
     {
         // What an env-runner process exports about itself ...
         var runner = new RuntimeMetrics(new MetricRegistry());
@@ -23,14 +23,14 @@ public class MetricOwnershipTests
         parameterServer.HeartbeatAge.WithLabels("runner-0").Set(0.4);
         parameterServer.RunnersConnected.Set(1);
 
-        var fromRunner = ExportedNames(runner.Registry);
-        var fromParameterServer = ExportedNames(registry);
+        var fromRunner = await ExportedNamesAsync(runner.Registry);
+        var fromParameterServer = await ExportedNamesAsync(registry);
         var both = fromRunner.Intersect(fromParameterServer).ToList();
         Assert.True(both.Count == 0, $"exported by runners and by the parameter server: {string.Join(", ", both)}");
         Assert.Contains(MetricCatalog.RunnerLocalVersionLag.Name, fromRunner);
         Assert.Contains(MetricCatalog.RunnerVersionLag.Name, fromParameterServer);
     }
 
-    private static HashSet<string> ExportedNames(MetricRegistry registry) =>
-        registry.Render().Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet();
+    private static async Task<HashSet<string>> ExportedNamesAsync(MetricRegistry registry) =>
+        (await registry.RenderAsync(CancellationToken.None)).Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet();
 }

@@ -104,6 +104,19 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output) : IDisposabl
         Assert.NotNull(await QueryAsync(http, prometheus, "rlmesh_queue_depth{queue=\"unrolls\"}"));
         output.WriteLine($"cluster frames {frames1:N0} at first look; lag count {await QueryAsync(http, prometheus, "sum(rlmesh_policy_lag_versions_count)")}");
 
+        // Every role's own /metrics as served: catalog families only, and the real promtool reports no problem.
+        var catalog = MetricCatalog.All.Select(d => d.Name).ToHashSet();
+        foreach (var target in targets)
+        {
+            string text = await http.GetStringAsync($"http://{target}/metrics");
+            var families = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+            Assert.NotEmpty(families);
+            Assert.All(families, name => Assert.Contains(name, catalog));
+            var (code, problems) = Tools.Run(Tools.Require("promtool"), ["check", "metrics"], stdin: text);
+            Assert.True(code == 0 && !problems.Contains("problem", StringComparison.OrdinalIgnoreCase),
+                $"promtool check metrics on {target}/metrics:\n{problems}\n--- exposition ---\n{text}");
+        }
+
         // The operator's view of the same cluster: `rlmesh status` against the real parameter server.
         var (exit, stdout) = RunRlmesh("status", "--url", $"http://{targets[0]}", "--json");
         Assert.True(exit == 0, $"rlmesh status exited {exit}: {stdout}");

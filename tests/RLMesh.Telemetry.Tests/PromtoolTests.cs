@@ -11,7 +11,7 @@ public class PromtoolTests
     private static string RulesDirectory => Path.Combine(Tools.RepositoryRoot(), "charts", "rlmesh", "files");
 
     [Fact]
-    public void PromtoolAcceptsTheExpositionOfEveryCatalogMetric()
+    public async Task PromtoolAcceptsTheExpositionOfEveryCatalogMetric()
     {
         var registry = new MetricRegistry();
         foreach (var d in MetricCatalog.All)
@@ -35,7 +35,7 @@ public class PromtoolTests
                     break;
             }
         }
-        string text = registry.Render();
+        string text = await registry.RenderAsync(CancellationToken.None);
         Assert.Equal(MetricCatalog.All.Count, text.Split('\n').Count(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)));
 
         var (exitCode, output) = Tools.Run(Tools.Require("promtool"), ["check", "metrics"], stdin: text);
@@ -44,7 +44,7 @@ public class PromtoolTests
     }
 
     [Fact]
-    public void PromtoolAcceptsWhatTheRuntimeMetricsExpose()
+    public async Task PromtoolAcceptsWhatTheRuntimeMetricsExpose()
     {
         var metrics = new RuntimeMetrics(new MetricRegistry());
         metrics.UnrollProduced("actor-0", 320, [new EpisodeStats(0, 21, 21)]);
@@ -56,7 +56,7 @@ public class PromtoolTests
         metrics.DivergenceMeasured("actor-0", 0.004);
         metrics.StalenessTargetSet(8);
         metrics.QueueDepth(3);
-        string text = metrics.Registry.Render();
+        string text = await metrics.Registry.RenderAsync(CancellationToken.None);
         Assert.Contains("rlmesh_env_frames_total{runner=\"actor-0\"} 320\n", text);
         Assert.Contains("rlmesh_runner_local_version_lag{runner=\"actor-0\"} 2\n", text);
         Assert.Contains("rlmesh_learner_version 6\n", text);

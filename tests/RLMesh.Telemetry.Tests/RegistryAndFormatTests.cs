@@ -30,6 +30,17 @@ public class RegistryAndFormatTests
         Assert.Same(registry.Counter(MetricCatalog.EnvFrames).WithLabels("a"), registry.Counter(MetricCatalog.EnvFrames).WithLabels("a"));
     }
 
+    [Theory]
+    [InlineData("Two\nlines.")]
+    [InlineData("A back\\slash.")]
+    [InlineData("")]
+    public void ACatalogWithHelpTheExpositionCannotCarryIsRefused(string help)
+    {
+        var entry = new MetricDefinition("rlmesh_made_up_total", MetricType.Counter, "things", [], help);
+        var error = Assert.Throws<ArgumentException>(() => new MetricRegistry([entry]));
+        Assert.Contains("help", error.Message);
+    }
+
     [Fact]
     public void WrongNumberOfLabelValuesIsRefused()
     {
@@ -49,25 +60,25 @@ public class RegistryAndFormatTests
     }
 
     [Fact]
-    public void ExpositionHasHelpTypeAndEscapedLabelValues()
+    public async Task ExpositionHasHelpTypeAndEscapedLabelValues()
     {
         var registry = new MetricRegistry();
         registry.Counter(MetricCatalog.DeadLetters).WithLabels("trajectories", "bad \"proto\"\\n\nline").Inc(3);
-        string text = registry.Render();
+        string text = await registry.RenderAsync(CancellationToken.None);
         Assert.Contains("# HELP rlmesh_dead_letters_total Messages refused (undecodable or invalid) and dead-lettered.\n", text);
         Assert.Contains("# TYPE rlmesh_dead_letters_total counter\n", text);
         Assert.Contains("rlmesh_dead_letters_total{queue=\"trajectories\",reason=\"bad \\\"proto\\\"\\\\n\\nline\"} 3\n", text);
     }
 
     [Fact]
-    public void HistogramExpositionHasCumulativeBucketsInfSumAndCount()
+    public async Task HistogramExpositionHasCumulativeBucketsInfSumAndCount()
     {
         var registry = new MetricRegistry();
         var lag = registry.Histogram(MetricCatalog.PolicyLag).Value;
         lag.Observe(0);
         lag.Observe(2);
         lag.Observe(500);
-        string text = registry.Render();
+        string text = await registry.RenderAsync(CancellationToken.None);
         Assert.Contains("# TYPE rlmesh_policy_lag_versions histogram\n", text);
         Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"0\"} 1\n", text);
         Assert.Contains("rlmesh_policy_lag_versions_bucket{le=\"2\"} 2\n", text);
@@ -77,18 +88,9 @@ public class RegistryAndFormatTests
         Assert.Contains("rlmesh_policy_lag_versions_count 3\n", text);
     }
 
-    [Theory]
-    [InlineData(double.NaN, "NaN")]
-    [InlineData(double.PositiveInfinity, "+Inf")]
-    [InlineData(double.NegativeInfinity, "-Inf")]
-    [InlineData(0.25, "0.25")]
-    [InlineData(1e-7, "1E-07")]
-    [InlineData(12345678901d, "12345678901")]
-    public void ValuesUseGoFloatSyntax(double value, string expected) =>
-        Assert.Equal(expected, PrometheusTextFormat.FormatValue(value));
 
     [Fact]
-    public void ARemovedLabelledChildLeavesTheExpositionAndComesBackFresh()
+    public async Task ARemovedLabelledChildLeavesTheExpositionAndComesBackFresh()
     {
         var registry = new MetricRegistry();
         var lag = registry.Gauge(MetricCatalog.RunnerVersionLag);
@@ -100,22 +102,25 @@ public class RegistryAndFormatTests
         Assert.True(lag.Remove("runner-0"));
         Assert.False(lag.Remove("runner-0"));
         Assert.True(letters.Remove("unrolls", "nan"));
-        string text = registry.Render();
+        string text = await registry.RenderAsync(CancellationToken.None);
         Assert.DoesNotContain("runner-0", text);
         Assert.Contains("rlmesh_runner_version_lag{runner=\"runner-1\"} 5\n", text);
-        Assert.DoesNotContain("rlmesh_dead_letters_total", text);
+        // The family keeps its # HELP/# TYPE lines once it existed; its last series is gone.
+        Assert.DoesNotContain(text.Split('\n'), line => line.StartsWith("rlmesh_dead_letters_total", StringComparison.Ordinal));
 
         Assert.Equal(0, lag.WithLabels("runner-0").Value);
+        lag.WithLabels("runner-0").Set(1);
+        Assert.Contains("rlmesh_runner_version_lag{runner=\"runner-0\"} 1\n", await registry.RenderAsync(CancellationToken.None));
         Assert.Throws<ArgumentException>(() => lag.Remove("a", "b"));
     }
 
     [Fact]
-    public void LabelledFamiliesWithoutChildrenAreLeftOut()
+    public async Task LabelledFamiliesWithoutChildrenAreLeftOut()
     {
         var registry = new MetricRegistry();
         registry.Counter(MetricCatalog.EnvFrames);
         registry.Counter(MetricCatalog.LearnerUpdates);
-        string text = registry.Render();
+        string text = await registry.RenderAsync(CancellationToken.None);
         Assert.DoesNotContain("rlmesh_env_frames_total", text);
         Assert.Contains("rlmesh_learner_updates_total 0\n", text);
     }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Trace;
+using Prometheus;
 using RLMesh.Telemetry.Metrics;
 using RLMesh.Telemetry.Tracing;
 
@@ -55,7 +56,14 @@ public static class TelemetryHosting
     /// <summary>/metrics alone, for hosts with their own health endpoints (the services' ServiceDefaults).</summary>
     public static TApp MapRLMeshMetrics<TApp>(this TApp app) where TApp : IEndpointRouteBuilder
     {
-        app.MapGet("/metrics", (MetricRegistry registry) => Results.Text(registry.Render(), PrometheusTextFormat.ContentType));
+        var registry = app.ServiceProvider.GetRequiredService<MetricRegistry>();
+        app.MapMetrics(settings =>
+        {
+            settings.Registry = registry.Collectors;
+            // Text format 0.0.4 only: OpenMetrics would write bucket bounds as "1.0" where 0.0.4 writes "1", and
+            // Prometheus keeps le as written, so one histogram would change series with the scraper's Accept header.
+            settings.EnableOpenMetrics = false;
+        }, "/metrics");
         return app;
     }
 

@@ -1,105 +1,58 @@
 namespace RLMesh.Telemetry.Metrics;
 
-/// <summary>A monotonically increasing value. Lock-free and allocation-free: one compare-exchange per increment.</summary>
+// Catalog-checked handles on prometheus-net children. Hot paths keep the handle they use (it never changes); each call
+// is one prometheus-net update (lock-free, no allocation: exemplars are off, see MetricRegistry).
+
+/// <summary>A monotonically increasing value.</summary>
 public sealed class Counter
 {
-    private double _value;
+    private readonly Prometheus.Counter.Child _child;
 
-    public double Value => Volatile.Read(ref _value);
+    internal Counter(Prometheus.Counter.Child child) => _child = child;
 
-    public void Inc() => Add(1);
+    public double Value => _child.Value;
+
+    public void Inc() => _child.Inc();
 
     public void Inc(long amount) => Add(amount);
 
     public void Add(double amount)
     {
+        // Checked here so NaN is refused too (it would poison the series for good).
         if (!(amount >= 0)) throw new ArgumentOutOfRangeException(nameof(amount), "a counter only goes up");
-        AtomicDouble.Add(ref _value, amount);
+        _child.Inc(amount);
     }
 }
 
-/// <summary>A value that goes up and down. Set is one atomic write.</summary>
+/// <summary>A value that goes up and down.</summary>
 public sealed class Gauge
 {
-    private double _value;
+    private readonly Prometheus.Gauge.Child _child;
 
-    public double Value => Volatile.Read(ref _value);
+    internal Gauge(Prometheus.Gauge.Child child) => _child = child;
 
-    public void Set(double value) => Interlocked.Exchange(ref _value, value);
+    public double Value => _child.Value;
 
-    public void Add(double amount) => AtomicDouble.Add(ref _value, amount);
+    public void Set(double value) => _child.Set(value);
+
+    public void Add(double amount) => _child.Inc(amount);
 }
 
-/// <summary>
-/// Counts observations into fixed buckets. One interlocked increment of the bucket plus one compare-exchange of
-/// the sum per observation; no allocation. The count is derived from the buckets when rendering, so _count
-/// always equals the +Inf bucket.
-/// </summary>
+/// <summary>Counts observations into the catalog's buckets (upper bounds inclusive, +Inf implied).</summary>
 public sealed class Histogram
 {
-    private readonly double[] _bounds;
-    private readonly long[] _counts;
-    private double _sum;
+    private readonly Prometheus.Histogram.Child _child;
 
-    public Histogram(double[] bounds)
-    {
-        ArgumentNullException.ThrowIfNull(bounds);
-        for (int i = 0; i < bounds.Length; i++)
-        {
-            if (!double.IsFinite(bounds[i])) throw new ArgumentException("bucket bounds must be finite (+Inf is implied)", nameof(bounds));
-            if (i > 0 && !(bounds[i] > bounds[i - 1])) throw new ArgumentException("bucket bounds must be strictly ascending", nameof(bounds));
-        }
-        _bounds = bounds;
-        _counts = new long[bounds.Length + 1];
-    }
-
-    public ReadOnlySpan<double> Bounds => _bounds;
+    internal Histogram(Prometheus.Histogram.Child child) => _child = child;
 
     public void Observe(double value)
     {
+        // NaN falls in no bucket; counting it would make _count disagree with the buckets' meaning.
         if (double.IsNaN(value)) return;
-        int i = 0;
-        while (i < _bounds.Length && value > _bounds[i]) i++;
-        Interlocked.Increment(ref _counts[i]);
-        AtomicDouble.Add(ref _sum, value);
+        _child.Observe(value);
     }
 
-    public double Sum => Volatile.Read(ref _sum);
+    public double Sum => _child.Sum;
 
-    public long Count
-    {
-        get
-        {
-            long total = 0;
-            for (int i = 0; i < _counts.Length; i++) total += Volatile.Read(ref _counts[i]);
-            return total;
-        }
-    }
-
-    /// <summary>Cumulative counts per bucket (the last one is +Inf), as the exposition format wants them.</summary>
-    public long[] CumulativeCounts()
-    {
-        var cumulative = new long[_counts.Length];
-        long running = 0;
-        for (int i = 0; i < _counts.Length; i++)
-        {
-            running += Volatile.Read(ref _counts[i]);
-            cumulative[i] = running;
-        }
-        return cumulative;
-    }
-}
-
-internal static class AtomicDouble
-{
-    public static void Add(ref double location, double amount)
-    {
-        double initial, computed;
-        do
-        {
-            initial = Volatile.Read(ref location);
-            computed = initial + amount;
-        }
-        while (BitConverter.DoubleToInt64Bits(Interlocked.CompareExchange(ref location, computed, initial)) != BitConverter.DoubleToInt64Bits(initial));
-    }
+    public long Count => _child.Count;
 }

@@ -3,33 +3,34 @@ using System.Collections.Concurrent;
 namespace RLMesh.Telemetry.Metrics;
 
 /// <summary>
-/// One catalog metric and its children, one per combination of label values. Looking a child up by one label
-/// value does not allocate; hot paths should still keep the child they use (it never changes).
+/// One catalog metric and its children, one per combination of label values. Looking a child up by one or two label
+/// values does not allocate once the child exists; hot paths should still keep the child they use.
 /// </summary>
 public abstract class MetricFamily
 {
     private protected MetricFamily(MetricDefinition definition) => Definition = definition;
 
     public MetricDefinition Definition { get; }
-
-    /// <summary>Children with their label values, sorted by label values (stable output).</summary>
-    internal abstract IEnumerable<(string[] LabelValues, object Child)> Children();
 }
 
+/// <summary>
+/// A family over a prometheus-net collector. The collector is created with the first child, so a labelled metric that
+/// has no child yet is absent from /metrics (not even a # TYPE line): a runner never shows the learner's families.
+/// </summary>
 public sealed class MetricFamily<TChild> : MetricFamily where TChild : class
 {
-    private readonly ConcurrentDictionary<string, (string[] Values, TChild Child)> _children = new(StringComparer.Ordinal);
-    private readonly Func<TChild> _create;
+    private readonly ConcurrentDictionary<string, TChild> _children = new(StringComparer.Ordinal);
+    private readonly Func<string[], TChild> _create;
+    private readonly Action<string[]> _remove;
     private readonly TChild? _unlabelled;
 
-    internal MetricFamily(MetricDefinition definition, Func<TChild> create) : base(definition)
+    /// <param name="create">The child for these label values (creating the collector on first use).</param>
+    /// <param name="remove">Drops the child for these label values from the collector.</param>
+    internal MetricFamily(MetricDefinition definition, Func<string[], TChild> create, Action<string[]> remove) : base(definition)
     {
         _create = create;
-        if (definition.Labels.Length == 0)
-        {
-            _unlabelled = create();
-            _children[""] = ([], _unlabelled);
-        }
+        _remove = remove;
+        if (definition.Labels.Length == 0) _unlabelled = create([]);
     }
 
     /// <summary>The only child of a metric without labels.</summary>
@@ -38,7 +39,7 @@ public sealed class MetricFamily<TChild> : MetricFamily where TChild : class
     public TChild WithLabels(string value)
     {
         ExpectLabels(1);
-        if (_children.TryGetValue(value, out var found)) return found.Child;
+        if (_children.TryGetValue(value, out var found)) return found;
         return Add(value, [value]);
     }
 
@@ -46,7 +47,7 @@ public sealed class MetricFamily<TChild> : MetricFamily where TChild : class
     {
         ExpectLabels(2);
         string key = string.Concat(first, "\u0000", second);
-        if (_children.TryGetValue(key, out var found)) return found.Child;
+        if (_children.TryGetValue(key, out var found)) return found;
         return Add(key, [first, second]);
     }
 
@@ -58,20 +59,28 @@ public sealed class MetricFamily<TChild> : MetricFamily where TChild : class
     public bool Remove(string value)
     {
         ExpectLabels(1);
-        return _children.TryRemove(value, out _);
+        return Remove(value, [value]);
     }
 
     /// <inheritdoc cref="Remove(string)"/>
     public bool Remove(string first, string second)
     {
         ExpectLabels(2);
-        return _children.TryRemove(string.Concat(first, "\u0000", second), out _);
+        return Remove(string.Concat(first, "\u0000", second), [first, second]);
     }
 
     private TChild Add(string key, string[] values)
     {
         foreach (var v in values) ArgumentNullException.ThrowIfNull(v);
-        return _children.GetOrAdd(key, static (_, state) => (state.values, state.create()), (values, create: _create)).Child;
+        // A race may build two handles; both wrap the one prometheus-net child for these values, and one is kept.
+        return _children.GetOrAdd(key, static (_, state) => state.create(state.values), (values, create: _create));
+    }
+
+    private bool Remove(string key, string[] values)
+    {
+        if (!_children.TryRemove(key, out _)) return false;
+        _remove(values);
+        return true;
     }
 
     private void ExpectLabels(int count)
@@ -79,7 +88,4 @@ public sealed class MetricFamily<TChild> : MetricFamily where TChild : class
         if (Definition.Labels.Length != count)
             throw new ArgumentException($"{Definition.Name} has {Definition.Labels.Length} label(s) ({string.Join(", ", Definition.Labels)}), not {count}");
     }
-
-    internal override IEnumerable<(string[] LabelValues, object Child)> Children() =>
-        _children.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Value.Values, (object)kv.Value.Child));
 }
