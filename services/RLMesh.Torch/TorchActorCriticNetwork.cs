@@ -1,6 +1,7 @@
 using RLMesh.Core;
 using RLMesh.Core.Nn;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace RLMesh.Torch;
 
@@ -264,8 +265,8 @@ public sealed class TorchActorCriticNetwork : IActorCriticNetwork, IDisposable
             (features, finalState) = RunLstm(features, steps, columns, state, keep, all.Slice(next, 4));
             next += 4;
         }
-        var policy = addmm(all[next + 1], features, all[next]);
-        using var valueColumn = addmm(all[next + 3], features, all[next + 2]);
+        var policy = addmm(all[next + 1], features, all[next], beta: 1, alpha: 1);
+        using var valueColumn = addmm(all[next + 3], features, all[next + 2], beta: 1, alpha: 1);
         var value = valueColumn.view(rows);
         if (_gaussian)
         {
@@ -304,8 +305,8 @@ public sealed class TorchActorCriticNetwork : IActorCriticNetwork, IDisposable
                 c = c * k;
             }
             using var input = features.narrow(0, (long)t * columns, columns);
-            using var fromInput = addmm(bias, input, weightIhT);
-            using var gates = addmm(fromInput, h, weightHhT);
+            using var fromInput = addmm(bias, input, weightIhT, beta: 1, alpha: 1);
+            using var gates = addmm(fromInput, h, weightHhT, beta: 1, alpha: 1);
             var chunks = gates.chunk(4, 1);
             using var i = chunks[0].sigmoid();
             using var f = chunks[1].sigmoid();

@@ -1,5 +1,6 @@
 using RLMesh.Core.Nn;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace RLMesh.Torch;
 

@@ -1,5 +1,6 @@
 using RLMesh.Core.Nn;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 using F = TorchSharp.torch.nn.functional;
 
 namespace RLMesh.Torch;
@@ -58,7 +59,7 @@ internal sealed class MlpTorso : Torso
         Tensor x = observations;
         for (int p = 0; p < parameters.Length; p += 2)
         {
-            using var affine = addmm(parameters[p + 1], x, parameters[p]);
+            using var affine = addmm(parameters[p + 1], x, parameters[p], beta: 1, alpha: 1);
             x = _activation == Activation.Tanh ? affine.tanh() : affine.relu();
         }
         return x;
@@ -132,7 +133,7 @@ internal sealed class ConvTorso : Torso
         using var last = x;
         using var flat = last.flatten(1);
         int fc = 2 * _convs.Length;
-        using var affine = addmm(parameters[fc + 1], flat, parameters[fc]);
+        using var affine = addmm(parameters[fc + 1], flat, parameters[fc], beta: 1, alpha: 1);
         return affine.relu();
     }
 }
