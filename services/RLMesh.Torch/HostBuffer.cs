@@ -26,7 +26,8 @@ internal sealed class HostBuffer : IDisposable
         {
             _tensor?.Dispose();
             _array = new float[Math.Max(length, 1)];
-            _tensor = from_array(_array);
+            // Lives as long as the buffer, not as long as the dispose scope of the pass that grew it.
+            _tensor = from_array(_array).DetachFromDisposeScope();
         }
         using var prefix = _tensor.narrow(0, 0, length);
         return prefix.view(shape);

@@ -61,7 +61,8 @@ public sealed class TorchActorCriticNetwork : IActorCriticNetwork, IDisposable
         _torsoCount = _torso.Layout.Count;
         Parameters = new ParameterBuffer(Layout.Select(p => (p.Name, p.Shape)));
 
-        _flatValues = from_array(Parameters.Values);
+        // Owned by the network, whatever dispose scope its creator runs in.
+        _flatValues = from_array(Parameters.Values).DetachFromDisposeScope();
         _parameters = new Tensor[Layout.Count];
         for (int i = 0; i < Layout.Count; i++)
         {
@@ -74,7 +75,7 @@ public sealed class TorchActorCriticNetwork : IActorCriticNetwork, IDisposable
             using var range = _flatValues.narrow(0, slice.Offset, slice.Length);
             using var view = range.view(slice.Shape.Select(d => (long)d).ToArray());
             // detach(): a leaf of its own that still aliases the buffer's memory.
-            _parameters[i] = view.detach().requires_grad_(true);
+            _parameters[i] = view.detach().requires_grad_(true).DetachFromDisposeScope();
         }
     }
 
