@@ -191,6 +191,14 @@ public sealed class TorchActorCriticNetwork : IActorCriticNetwork, IDisposable
         _lastRows = rows;
     }
 
+    /// <summary>Feed-forward shorthand over <paramref name="rows"/> independent rows (refused with an LSTM core).</summary>
+    public void Forward(ReadOnlySpan<float> observations, int rows, Span<float> policyOutputs, Span<float> values)
+    {
+        if (CoreStateSize != 0)
+            throw new InvalidOperationException("a recurrent network needs steps, columns, initial state and episode starts");
+        Forward(observations, 1, rows, ReadOnlySpan<float>.Empty, ReadOnlySpan<bool>.Empty, policyOutputs, values);
+    }
+
     public void Backward(ReadOnlySpan<float> dPolicyOutputs, ReadOnlySpan<float> dValues)
     {
         if (_policyOutput is null || _valueOutput is null) throw new InvalidOperationException("Backward needs a preceding Forward.");
