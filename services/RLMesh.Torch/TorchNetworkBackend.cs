@@ -5,17 +5,19 @@ namespace RLMesh.Torch;
 
 /// <summary>
 /// The TorchSharp backend for a <see cref="NetworkFactory"/>: every torso preset, with or without an LSTM core,
-/// categorical and Gaussian heads. Creating it loads libtorch and applies <see cref="TorchOptions"/>.
+/// categorical and Gaussian heads. libtorch (1.5-2 s to load) is loaded and configured with <see cref="TorchOptions"/>
+/// on the first network built, not when the backend is registered, so hosts that never build a torch network never pay.
 /// </summary>
 public sealed class TorchNetworkBackend : INetworkBackend
 {
+    private readonly Lock _configure = new();
+    private bool _configured;
+
     public TorchNetworkBackend(TorchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
-        // libtorch has one intra-op pool per process; every backend of a process asks for the configured size.
-        torch.set_num_threads(options.IntraOpThreads);
     }
 
     public TorchNetworkBackend() : this(new TorchOptions()) { }
@@ -44,6 +46,18 @@ public sealed class TorchNetworkBackend : INetworkBackend
     public IActorCriticNetwork Create(NetworkSpec spec, ulong seed)
     {
         if (Unsupported(spec) is { } reason) throw new NetworkConfigurationException(reason);
+        Configure();
         return TorchActorCriticNetwork.Create(spec, seed);
+    }
+
+    private void Configure()
+    {
+        lock (_configure)
+        {
+            if (_configured) return;
+            // libtorch has one intra-op pool per process: every backend of a process asks for the configured size.
+            torch.set_num_threads(Options.IntraOpThreads);
+            _configured = true;
+        }
     }
 }

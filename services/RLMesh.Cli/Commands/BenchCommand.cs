@@ -26,6 +26,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
         bench.Subcommands.Add(TransportBench.Create());
         bench.Subcommands.Add(LearnerCommand());
+        bench.Subcommands.Add(NetworkBench.Create());
         bench.Subcommands.Add(ApsBench.Create());
         bench.Subcommands.Add(BenchAlgosCommand.Create());
         bench.Subcommands.Add(RemoteBench.RemoteEnv());

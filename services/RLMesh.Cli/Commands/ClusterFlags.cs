@@ -88,6 +88,7 @@ internal sealed class ClusterFlags
             var errors = cluster.Validate();
             if (errors.Count > 0)
                 throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
+            builder.AddNetworkBackends();
         }
         catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or FormatException or YamlDotNet.Core.YamlException)
         {
