@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using RLMesh.Cli.Commands;
 using RLMesh.Core.Nn;
 using RLMesh.Torch;
@@ -31,13 +29,5 @@ internal static class NetworkBackends
         {
             throw new UsageException(e.Message);
         }
-    }
-
-    /// <summary>Registers the factory the role services resolve (they fall back to native only without one).</summary>
-    public static WebApplicationBuilder AddNetworkBackends(this WebApplicationBuilder builder)
-    {
-        var factory = Create(builder.Configuration);
-        builder.Services.AddSingleton(factory);
-        return builder;
     }
 }

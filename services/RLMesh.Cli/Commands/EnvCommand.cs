@@ -24,12 +24,13 @@ public static class EnvCommand
         var env = new Option<string>("--env") { Description = "Environment id", Required = true };
         var state = new Option<string>("--state") { Description = "Initial internal state, comma-separated (see README: state definitions)", Required = true };
         var actions = new Option<string>("--actions") { Description = "Actions, comma-separated; vector actions separated by ';'", Required = true };
-        var trace = new Command("trace", "Step an environment from a given internal state and print one JSON line per step") { env, state, actions };
+        var observe = NetworkFlags.ObserveOption();
+        var trace = new Command("trace", "Step an environment from a given internal state and print one JSON line per step") { env, state, actions, observe };
         trace.SetAction(parse =>
         {
             Env instance;
-            try { instance = EnvRegistry.Make(parse.GetValue(env)!); }
-            catch (UnknownEnvironmentException ex) { throw new UsageException(ex.Message); }
+            try { instance = ObservationSubset.Make(parse.GetValue(env)!, NetworkFlags.ParseObserve(parse, observe)); }
+            catch (ArgumentException ex) { throw new UsageException(ex.Message); }
 
             double[] initial = ParseNumbers(parse.GetValue(state)!, "--state");
             if (initial.Length != instance.StateSize)

@@ -33,6 +33,9 @@ public interface IActorCriticNetwork
     /// <summary>All parameters as one flat float32 buffer, with a same-sized gradient buffer.</summary>
     ParameterBuffer Parameters { get; }
 
+    /// <summary>Floats in one observation row (<c>Spec.ObservationSize</c>, the product of its shape).</summary>
+    int ObservationSize => Spec.ObservationSize;
+
     /// <summary>Width of one policy-output row (<c>Spec.PolicyOutputSize</c>).</summary>
     int PolicyOutputSize { get; }
 

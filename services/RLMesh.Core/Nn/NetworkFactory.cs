@@ -167,3 +167,35 @@ public sealed class NetworkFactory
         _ => throw new NetworkConfigurationException($"unknown network preset '{text}' (expected mlp, minatar or nature)"),
     };
 }
+
+/// <summary>
+/// The part of a <see cref="NetworkSpec"/> that picks the architecture beyond the MLP shape: what checkpoints and weight
+/// snapshots record so a runner or an evaluation builds the same network. <see cref="Default"/> (native MLP, no LSTM,
+/// flat observations) is what artefacts written before these fields existed describe.
+/// </summary>
+public sealed record NetworkDescription(NetworkBackend Backend, NetworkTorso Torso, int LstmSize, int[] ObservationShape)
+{
+    /// <summary>What an artefact without a description holds: a native MLP over flat observations of <paramref name="observationSize"/>.</summary>
+    public static NetworkDescription Default(int observationSize) => new(NetworkBackend.Native, NetworkTorso.Mlp, 0, [observationSize]);
+
+    public static NetworkDescription Of(NetworkSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new(spec.Backend, spec.Torso, spec.LstmSize, spec.ObservationShape);
+    }
+
+    /// <summary><paramref name="spec"/> with this description's backend, torso, LSTM size and observation shape.</summary>
+    public NetworkSpec ApplyTo(NetworkSpec spec) =>
+        spec with { Backend = Backend, Torso = Torso, LstmSize = LstmSize, ObservationShape = (int[])ObservationShape.Clone() };
+
+    /// <summary>Same architecture (shape compared element-wise; Auto matches any backend).</summary>
+    public bool SameArchitecture(NetworkDescription other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Torso == other.Torso && LstmSize == other.LstmSize && ObservationShape.AsSpan().SequenceEqual(other.ObservationShape)
+            && (Backend == other.Backend || Backend == NetworkBackend.Auto || other.Backend == NetworkBackend.Auto);
+    }
+
+    public override string ToString() =>
+        $"{NetworkFactory.Name(Backend)} {NetworkFactory.Name(Torso)}{(LstmSize > 0 ? $" + lstm {LstmSize}" : "")} on [{string.Join(", ", ObservationShape)}]";
+}

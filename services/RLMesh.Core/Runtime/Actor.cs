@@ -14,8 +14,8 @@ namespace RLMesh.Core.Runtime;
 public sealed class Actor
 {
     private readonly VectorEnv _env;
-    private readonly ActorCriticNet _net;
-    private readonly InferenceSession _inference;
+    private readonly IActorCriticNetwork _net;
+    private readonly IInferenceSession _inference;
     private readonly int _unrollLength;
     private readonly string _name;
     private readonly bool _discrete;
@@ -26,7 +26,7 @@ public sealed class Actor
     private long _version = -1;
     private int _unrollsSinceSync;
 
-    public Actor(string name, VectorEnv env, ActorCriticNet localNet, int unrollLength, ulong seed)
+    public Actor(string name, VectorEnv env, IActorCriticNetwork localNet, int unrollLength, ulong seed)
     {
         _name = name;
         _env = env;
