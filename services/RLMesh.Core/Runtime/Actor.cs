@@ -89,6 +89,9 @@ public sealed class Actor
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = await store.TryGetNewerAsync(_version, cancellationToken).ConfigureAwait(false);
         if (snapshot is null) return false;
+        if (snapshot.Network is { } described && !described.SameArchitecture(NetworkDescription.Of(_net.Spec)))
+            throw new InvalidOperationException(
+                $"{_name}: weights version {snapshot.Version} are for a {described} network, this actor acts with {NetworkDescription.Of(_net.Spec)}");
         _net.Parameters.CopyFrom(snapshot.Values);
         _version = snapshot.Version;
         _unrollsSinceSync = 0;
