@@ -6,7 +6,9 @@
 # ---- build: SDK, restore in its own layer so code edits do not re-download packages ----
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
-COPY Directory.Build.props Directory.Packages.props ./
+# Directory.Build.targets imports the step that patches TorchSharp's native glue in the publish output (below).
+COPY Directory.Build.props Directory.Build.targets Directory.Packages.props ./
+COPY services/RLMesh.Torch/build/ services/RLMesh.Torch/build/
 # Project files only (add a line here when a service project joins the CLI's references).
 COPY services/RLMesh.Core/RLMesh.Core.csproj services/RLMesh.Core/
 COPY services/RLMesh.Telemetry/RLMesh.Telemetry.csproj services/RLMesh.Telemetry/
@@ -17,6 +19,7 @@ COPY services/RLMesh.Replay/RLMesh.Replay.csproj services/RLMesh.Replay/
 COPY services/RLMesh.Learner/RLMesh.Learner.csproj services/RLMesh.Learner/
 COPY services/RLMesh.ParameterServer/RLMesh.ParameterServer.csproj services/RLMesh.ParameterServer/
 COPY services/RLMesh.Remote/RLMesh.Remote.csproj services/RLMesh.Remote/
+COPY services/RLMesh.Torch/RLMesh.Torch.csproj services/RLMesh.Torch/
 COPY services/RLMesh.Cli/RLMesh.Cli.csproj services/RLMesh.Cli/
 # ReadyToRun: the assemblies carry precompiled code, so a pod starts without JIT-compiling its start-up path and its
 # first seconds are not spent in unoptimized code (a local `launch`, CartPole, 4 runners: the whole command 5.2-5.7 s ->
@@ -31,6 +34,8 @@ COPY ops/kubectl-rlmesh ops/kubectl-rlmesh
 RUN rid=linux-$(case "$TARGETARCH" in arm64) echo arm64 ;; *) echo x64 ;; esac) \
  && dotnet publish services/RLMesh.Cli/RLMesh.Cli.csproj -c Release --no-restore -r $rid --self-contained false \
       -p:PublishReadyToRun=true -o /app /p:UseAppHost=false
+# The publish step above marked libLibTorchSharp.so's GLIBCXX_3.4.32 need weak (services/RLMesh.Torch/build/
+# LibTorchSharpWeakVersionNeed.targets), so the torch backend loads on runtime images whose libstdc++ predates GCC 13.
 
 # ---- runtime: ASP.NET Core shared framework (Kestrel serves /metrics, /healthz, /readyz) ----
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RLMesh.Core.Nn;
 using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
 using RLMesh.Telemetry;
@@ -32,7 +33,8 @@ public static class EnvRunnerRegistration
         builder.Services.AddSingleton<IHostedService>(sp => new EnvRunnerService(
             sp.GetClusterOptions(), options, stats, sp.GetRequiredService<IRuntimeMetrics>(),
             sp.GetRequiredService<MetricRegistry>().Counter(MetricCatalog.SnapshotsRejected).WithLabels(options.EffectiveId),
-            sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<EnvRunnerService>>()));
+            sp.GetRequiredService<ServiceHealth>(), sp.GetRequiredService<ILogger<EnvRunnerService>>(),
+            sp.GetService<NetworkFactory>() ?? NetworkFactory.NativeOnly));
         return builder;
     }
 }

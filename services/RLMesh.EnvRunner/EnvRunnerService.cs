@@ -32,7 +32,8 @@ public sealed partial class EnvRunnerService(
     IRuntimeMetrics metrics,
     Counter rejectedSnapshots,
     ServiceHealth health,
-    ILogger<EnvRunnerService> logger) : BackgroundService
+    ILogger<EnvRunnerService> logger,
+    NetworkFactory networks) : BackgroundService
 {
     private string Component => stats.Component;
 
@@ -50,9 +51,9 @@ public sealed partial class EnvRunnerService(
         // The learner's network, observation scaling included (it was built with scaling on while the learner's is off:
         // behaviour logits then came from another function than the one trained).
         var spec = cluster.PolicySpec();
-        var net = ActorCriticNet.Create(spec, cluster.Seed);
+        var net = networks.Create(spec, cluster.Seed);
         var sync = cluster.SyncOptions();
-        var actor = new Actor(id, new VectorEnv(cluster.Env, options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))
+        var actor = new Actor(id, new VectorEnv(ObservationSubset.Factory(cluster.Env, ObservationSubset.Parse(cluster.Observe)), options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))
         {
             SyncPolicy = sync.CreatePolicy(),
             DivergenceBoard = store.CreateDivergenceBoard(),

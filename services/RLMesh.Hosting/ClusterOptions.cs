@@ -22,6 +22,14 @@ public sealed class ClusterOptions
     public string? RedisPassword { get; set; }
     /// <summary>Hidden layer sizes of the policy/value MLP, comma separated.</summary>
     public string Hidden { get; set; } = "64,64";
+    /// <summary>Network engine: auto, native or torch (as `rlmesh train --backend`); every role of a run must agree.</summary>
+    public string Backend { get; set; } = "auto";
+    /// <summary>Torso preset: mlp, minatar or nature (as `rlmesh train --net`).</summary>
+    public string Net { get; set; } = "mlp";
+    /// <summary>LSTM core size, 0 for none (as `rlmesh train --lstm`).</summary>
+    public int Lstm { get; set; }
+    /// <summary>Observation elements the agent sees, comma separated (as `rlmesh train --observe`); unset: all.</summary>
+    public string? Observe { get; set; }
     /// <summary>T, steps per unroll; every runner of a run must use the same.</summary>
     public int UnrollLength { get; set; } = 20;
     /// <summary>Port of /healthz, /readyz, /stats (and /status on the parameter server); 0 turns HTTP off.</summary>
@@ -115,7 +123,27 @@ public sealed class ClusterOptions
     /// with a different policy than the one the learner trains, whatever the version says.
     /// </summary>
     public RLMesh.Core.Nn.NetworkSpec PolicySpec() =>
-        RLMesh.Core.Runtime.PolicyFactory.SpecFor(RLMesh.Core.Runtime.TrainingOptions.ForEnvironment(Env, Algorithm.ToLowerInvariant()) with { Hidden = HiddenSizes() });
+        RLMesh.Core.Runtime.PolicyFactory.SpecFor(WithNetwork(RLMesh.Core.Runtime.TrainingOptions.ForEnvironment(Env, Algorithm.ToLowerInvariant()) with { Hidden = HiddenSizes() }));
+
+    /// <summary><paramref name="options"/> with this run's <see cref="Backend"/>, <see cref="Net"/>, <see cref="Lstm"/> and <see cref="Observe"/>.</summary>
+    public RLMesh.Core.Runtime.TrainingOptions WithNetwork(RLMesh.Core.Runtime.TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return options with
+            {
+                Backend = RLMesh.Core.Nn.NetworkFactory.ParseBackend(Backend),
+                Net = RLMesh.Core.Nn.NetworkFactory.ParseTorso(Net),
+                LstmSize = Lstm,
+                Observe = RLMesh.Core.Envs.ObservationSubset.Parse(Observe),
+            };
+        }
+        catch (Exception e) when (e is RLMesh.Core.Nn.NetworkConfigurationException or FormatException)
+        {
+            throw new ArgumentException(e.Message, e);
+        }
+    }
 
     public int[] HiddenSizes()
     {
@@ -205,6 +233,19 @@ public sealed class ClusterOptions
         try
         {
             HiddenSizes();
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+        try
+        {
+            var network = WithNetwork(new RLMesh.Core.Runtime.TrainingOptions { EnvId = Env });
+            if (network.LstmSize < 0) errors.Add("Lstm must be 0 (no LSTM) or a positive size");
+            if (network.Observe is not null && RLMesh.Core.Envs.EnvRegistry.Ids.Contains(Env))
+                RLMesh.Core.Envs.ObservationSubset.SpecOf(Env, network.Observe);
+            if (network.Observe is not null && CentralInference)
+                errors.Add("Observe applies to Mode actors only (central-inference runners announce the registry's spaces)");
         }
         catch (ArgumentException e)
         {

@@ -39,7 +39,7 @@ public sealed class LearnerOptions
 
     public TrainingOptions ToTrainingOptions(ClusterOptions cluster)
     {
-        var o = TrainingOptions.ForEnvironment(cluster.Env, cluster.Algorithm.ToLowerInvariant());
+        var o = cluster.WithNetwork(TrainingOptions.ForEnvironment(cluster.Env, cluster.Algorithm.ToLowerInvariant()));
         o = o with
         {
             Sync = cluster.SyncOptions(),

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RLMesh.Core.Nn;
 using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
 using RLMesh.Telemetry;
@@ -22,7 +23,8 @@ public static class LearnerRegistration
             sp.GetClusterOptions(), options, stats, sp.GetRequiredService<IRuntimeMetrics>(),
             sp.GetRequiredService<MetricRegistry>().Gauge(MetricCatalog.CheckpointAge).Value,
             sp.GetRequiredService<MetricRegistry>().Counter(MetricCatalog.LearnerBatchesDiscarded).WithLabels("stale"), sp.GetRequiredService<ServiceHealth>(),
-            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<LearnerService>>()));
+            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<LearnerService>>(),
+            sp.GetService<NetworkFactory>() ?? NetworkFactory.NativeOnly));
         return builder;
     }
 }

@@ -38,7 +38,8 @@ public sealed partial class LearnerService(
     Counter staleDiscards,
     ServiceHealth health,
     IHostApplicationLifetime lifetime,
-    ILogger<LearnerService> logger) : BackgroundService
+    ILogger<LearnerService> logger,
+    NetworkFactory networks) : BackgroundService
 {
     private const string Component = "learner";
 
@@ -63,7 +64,7 @@ public sealed partial class LearnerService(
 
         var checkpoint = LearnerCheckpoints.TryLoad(options.CheckpointDir);
         var spec = PolicyFactory.SpecFor(o);
-        ActorCriticNet network;
+        IActorCriticNetwork network;
         if (checkpoint is not null)
         {
             if (checkpoint.EnvId != o.EnvId || checkpoint.Spec.ObservationSize != spec.ObservationSize
@@ -71,11 +72,16 @@ public sealed partial class LearnerService(
                 throw new InvalidOperationException(
                     $"The checkpoint in {options.CheckpointDir} is for {checkpoint.EnvId} with hidden {string.Join(',', checkpoint.Spec.Hidden)}, " +
                     $"this run is {o.EnvId} with hidden {cluster.Hidden}; use another Learner:CheckpointDir.");
-            network = checkpoint.CreateNetwork();
+            if (!NetworkDescription.Of(checkpoint.Spec).SameArchitecture(NetworkDescription.Of(spec))
+                || !(checkpoint.Observe ?? []).SequenceEqual(o.Observe ?? []))
+                throw new InvalidOperationException(
+                    $"The checkpoint in {options.CheckpointDir} holds a {NetworkDescription.Of(checkpoint.Spec)} network, this run builds " +
+                    $"{NetworkDescription.Of(spec)} (Backend, Net, Lstm and Observe must match); use another Learner:CheckpointDir.");
+            network = checkpoint.CreateNetwork(networks);
         }
         else
         {
-            network = ActorCriticNet.Create(spec, o.Seed);
+            network = networks.Create(spec, o.Seed);
         }
         var optimizer = EmbeddedTrainer.CreateOptimizer(network, o);
         if (checkpoint is not null && checkpoint.OptimizerKind == optimizer.GetType().Name)
@@ -247,7 +253,10 @@ public sealed partial class LearnerService(
     private void WriteCheckpoint(TrainingOptions o, ILearner learner, long frames)
     {
         var checkpoint = new Checkpoint(o.EnvId, o.Algorithm, learner.Network.Spec, learner.Version, frames, o.Seed,
-            learner.Optimizer.GetType().Name, learner.Network.Parameters.Values.ToArray(), learner.Optimizer.ExportState());
+            learner.Optimizer.GetType().Name, learner.Network.Parameters.Values.ToArray(), learner.Optimizer.ExportState())
+        {
+            Observe = o.Observe,
+        };
         LearnerCheckpoints.Write(options.CheckpointDir, checkpoint);
         stats.LastCheckpoint = DateTimeOffset.UtcNow;
         checkpointAge.Set(0);

@@ -33,6 +33,29 @@ public sealed class RedisWeightStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task TheNetworkDescriptionTravelsWithTheWeights()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("described");
+        await using var learner = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        await using var actor = await RedisWeightStore.ConnectAsync(options, null, cts.Token);
+        var description = new RLMesh.Core.Nn.NetworkDescription(RLMesh.Core.Nn.NetworkBackend.Torch, RLMesh.Core.Nn.NetworkTorso.MinAtar, 128, [10, 10, 4]);
+        await learner.PublishAsync(Snapshot(1, 100) with { Network = description }, cts.Token);
+        await learner.PublishAsync(Snapshot(2, 100), cts.Token);
+
+        var described = await actor.TryGetNewerAsync(-1, cts.Token);
+        Assert.Equal(2, described!.Version);
+        Assert.Null(described.Network); // published without one: nothing to check
+        await learner.PublishAsync(Snapshot(3, 100) with { Network = description }, cts.Token);
+        var loaded = await actor.TryGetNewerAsync(2, cts.Token);
+        Assert.NotNull(loaded!.Network);
+        Assert.Equal(RLMesh.Core.Nn.NetworkBackend.Torch, loaded.Network.Backend);
+        Assert.Equal(RLMesh.Core.Nn.NetworkTorso.MinAtar, loaded.Network.Torso);
+        Assert.Equal(128, loaded.Network.LstmSize);
+        Assert.Equal([10, 10, 4], loaded.Network.ObservationShape);
+    }
+
+    [Fact]
     public async Task ACorruptedChunkIsNeverLoadedAndThePreviousVersionStaysInUse()
     {
         using var cts = new CancellationTokenSource(Patience);

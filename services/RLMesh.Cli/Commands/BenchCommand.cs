@@ -26,6 +26,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Make("infer", "Policy inference + sampling, MLP 4-64-64-2, batch 1 and 64", BenchInfer));
         bench.Subcommands.Add(TransportBench.Create());
         bench.Subcommands.Add(LearnerCommand());
+        bench.Subcommands.Add(NetworkBench.Create());
         bench.Subcommands.Add(ApsBench.Create());
         bench.Subcommands.Add(BenchAlgosCommand.Create());
         bench.Subcommands.Add(RemoteBench.RemoteEnv());
@@ -134,7 +135,7 @@ public static class BenchCommand
     private static Dictionary<string, object> BenchInfer(double seconds)
     {
         var spec = new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2));
-        var net = ActorCriticNet.Create(spec, 1);
+        var net = NetworkFactory.NativeOnly.Create(spec, 1);
         return new()
         {
             ["network"] = "MLP 4-64-64-(2+1) tanh",
@@ -143,7 +144,7 @@ public static class BenchCommand
         };
     }
 
-    private static double MeasureInference(ActorCriticNet net, int batch, double seconds)
+    private static double MeasureInference(IActorCriticNetwork net, int batch, double seconds)
     {
         var session = net.CreateInferenceSession();
         var rng = new Rng(3);
@@ -181,7 +182,7 @@ public static class BenchCommand
     {
         var options = TrainingOptions.ForEnvironment("CartPole-v1", algo);
         var spec = new NetworkSpec(4, [64, 64], Activation.Tanh, new CategoricalHead(2));
-        var net = ActorCriticNet.Create(spec, 1);
+        var net = NetworkFactory.NativeOnly.Create(spec, 1);
         // A realistic batch: one real unroll of the CartPoles under the initial policy.
         var actor = new Actor("bench", new VectorEnv("CartPole-v1", batchEnvs), net.Clone(), unroll, 5);
         var batch = actor.Unroll();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using RLMesh.Hosting;
 
 namespace RLMesh.Cli.Commands;
@@ -23,6 +24,10 @@ internal sealed class ClusterFlags
         Map("--redis-password", "RedisPassword", "Redis AUTH password");
         Map("--seed", "Seed", "Random seed");
         Map("--hidden", "Hidden", "Hidden layer sizes, e.g. 64,64");
+        Map("--backend", "Backend", "Network engine: auto (default), native or torch");
+        Map("--net", "Net", "Torso preset: mlp (default), minatar or nature (conv presets need the torch backend)");
+        Map("--lstm", "Lstm", "LSTM core size, default 0 (none; needs the torch backend)");
+        Map("--observe", "Observe", "Show the agent only these observation elements, e.g. 0,2 (mode actors only)");
         Map("--unroll-length", "UnrollLength", "Steps per unroll (T), default 20");
         Map("--http-port", "HttpPort", "Port of /metrics, /healthz, /readyz, /stats (/status on the parameter server); 0: a free port");
         Map("--algo", "Algorithm", "impala (default), impact, ppo or vmpo; ppo is on-policy: runners wait for each new version, one unroll per runner per batch (launch sets --batch-unrolls to --runners, and --envs 8 --unroll-length 32 unless given)");
@@ -88,6 +93,11 @@ internal sealed class ClusterFlags
             var errors = cluster.Validate();
             if (errors.Count > 0)
                 throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
+            // The role services resolve this factory (Torch:IntraOpThreads from the configuration).
+            var networks = NetworkBackends.Create(builder.Configuration);
+            if (networks.Problem(cluster.PolicySpec()) is { } problem)
+                throw new UsageException(problem);
+            builder.Services.AddSingleton(networks);
         }
         catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or FormatException or YamlDotNet.Core.YamlException)
         {

@@ -25,6 +25,7 @@ public static class EnvCommand
         var seed = new Option<ulong?>("--seed") { Description = "Reset with this seed, then play the actions (later episodes start from unseeded resets)" };
         var state = new Option<string>("--state") { Description = "Instead of --seed: start from this internal state, comma-separated (see README: state definitions)" };
         var actions = new Option<string>("--actions") { Description = "Actions, comma-separated; vector actions separated by ';'", Required = true };
+        var observe = NetworkFlags.ObserveOption();
         var obsFormat = new Option<string>("--obs-format")
         {
             Description = "json: the observation as a JSON array; packed: a 0/1 (uint8) observation as hex bits, most significant first",
@@ -32,13 +33,13 @@ public static class EnvCommand
         };
         var trace = new Command("trace", "Step an environment from a seeded reset or a given internal state and print one JSON line per step")
         {
-            env, seed, state, actions, obsFormat,
+            env, seed, state, actions, obsFormat, observe,
         };
         trace.SetAction(parse =>
         {
             Env instance;
-            try { instance = EnvRegistry.Make(parse.GetValue(env)!); }
-            catch (UnknownEnvironmentException ex) { throw new UsageException(ex.Message); }
+            try { instance = ObservationSubset.Make(parse.GetValue(env)!, NetworkFlags.ParseObserve(parse, observe)); }
+            catch (ArgumentException ex) { throw new UsageException(ex.Message); }
 
             bool packed = parse.GetValue(obsFormat) switch
             {

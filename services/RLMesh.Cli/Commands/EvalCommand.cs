@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using RLMesh.Core.Nn;
 using RLMesh.Core.Runtime;
 
 namespace RLMesh.Cli.Commands;
@@ -12,7 +13,9 @@ public static class EvalCommand
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint file (checkpoint.rlmckpt from 'train --out')", Required = true };
         var episodes = new Option<int>("--episodes") { Description = "Episodes to play", DefaultValueFactory = _ => 10 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the first episode's reset", DefaultValueFactory = _ => 1000UL };
-        var command = new Command("eval", "Play greedy episodes with a trained policy") { checkpoint, episodes, seed };
+        var observe = NetworkFlags.ObserveOption();
+        observe.Description = "The observation elements the policy was trained on (train --observe); recorded in newer checkpoints";
+        var command = new Command("eval", "Play greedy episodes with a trained policy") { checkpoint, episodes, seed, observe };
         command.SetAction(parse =>
         {
             var file = parse.GetValue(checkpoint)!;
@@ -29,7 +32,21 @@ public static class EvalCommand
             {
                 throw new UsageException($"cannot load '{file.FullName}': {ex.Message}");
             }
-            var returns = GreedyEvaluation.Play(loaded, count, parse.GetValue(seed));
+            if (NetworkFlags.ParseObserve(parse, observe) is { } indices)
+            {
+                if (loaded.Observe is { } recorded && !recorded.SequenceEqual(indices))
+                    throw new UsageException($"--observe {string.Join(',', indices)} differs from the {string.Join(',', recorded)} the checkpoint was trained on");
+                loaded = loaded with { Observe = indices };
+            }
+            IReadOnlyList<double> returns;
+            try
+            {
+                returns = GreedyEvaluation.Play(loaded, count, parse.GetValue(seed), NetworkFlags.Networks);
+            }
+            catch (Exception ex) when (ex is NetworkConfigurationException or InvalidCheckpointException or ArgumentException)
+            {
+                throw new UsageException($"cannot play '{file.FullName}': {ex.Message}");
+            }
             for (int i = 0; i < returns.Count; i++)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"episode {i + 1}: return {returns[i]:F2}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -40,6 +40,7 @@ public static class TrainCommand
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory for summary.json, metrics.csv, learning-curve.svg and the checkpoint" };
         var progress = new Option<string>("--progress") { Description = "auto, live or plain", DefaultValueFactory = _ => "auto" };
         var sync = new SyncFlags();
+        var network = new NetworkFlags();
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics, /healthz and /readyz on 127.0.0.1:PORT while training (0: any free port, printed)" };
         var trainMode = new Option<string>("--mode") { Description = "embedded (actors with local policies) or central-inference (runners hold no model; the learner side batches inference)", DefaultValueFactory = _ => "embedded" };
         var prometheusUrl = new Option<string?>("--prometheus-url") { Description = "aps-adaptive: read staleness from this Prometheus' query API instead of in-process metrics" };
@@ -54,6 +55,7 @@ public static class TrainCommand
             broker, redis, run,
         };
         foreach (var option in sync.All) command.Options.Add(option);
+        foreach (var option in network.All) command.Options.Add(option);
         command.Options.Add(metricsPort);
         command.Options.Add(prometheusUrl);
         command.Options.Add(trainMode);
@@ -103,6 +105,7 @@ public static class TrainCommand
             }
             options = options with { Impala = ApplyImpalaLossFlags(parse, options, baseline, discount, rewardScale, reduction) };
             options = options with { Sync = sync.Parse(parse, options.Sync) };
+            options = network.Apply(parse, options);
             bool central = parse.GetValue(trainMode) switch
             {
                 "embedded" => false,
@@ -113,6 +116,7 @@ public static class TrainCommand
                 options = options with { EnvsPerActor = Math.Max(options.EnvsPerActor, CentralInferenceTrainer.MinDefaultEnvsPerRunner) };
             var errors = central ? CentralInferenceTrainer.Validate(options).ToList() : options.Validate();
             if (errors.Count > 0) throw new UsageException(string.Join(Environment.NewLine + "rlmesh: ", errors));
+            NetworkFlags.EnsureBuildable(options);
 
             var mode = parse.GetValue(progress) switch
             {
@@ -153,7 +157,7 @@ public static class TrainCommand
             if (central)
             {
                 // Runners in this process over loopback WebSocket, one per --actors, --envs-per-actor sub-envs each.
-                var centralTrainer = new CentralInferenceTrainer(options, new CentralInferenceOptions { InProcessRunners = options.Actors });
+                var centralTrainer = new CentralInferenceTrainer(options, new CentralInferenceOptions { InProcessRunners = options.Actors }, NetworkFlags.Networks);
                 var centralResult = await ProgressView.RunAsync(mode, options, report => centralTrainer.RunAsync(report, cancellationToken));
                 ProgressView.PrintResult(centralResult);
                 if (outDir is not null)
@@ -164,7 +168,7 @@ public static class TrainCommand
                 return ExitCodes.Ok;
             }
             using var http = prometheus is null ? null : new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var trainer = new EmbeddedTrainer(options)
+            var trainer = new EmbeddedTrainer(options, networks: NetworkFlags.Networks)
             {
                 Metrics = (IRuntimeMetrics?)metrics ?? NullRuntimeMetrics.Instance,
                 StalenessSource = prometheus is null ? null : new PrometheusStalenessSource(http!, prometheus),

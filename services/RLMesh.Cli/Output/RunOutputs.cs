@@ -39,7 +39,10 @@ public static class RunOutputs
         File.WriteAllText(Path.Combine(directory.FullName, CurveFile), LearningCurve.Svg(result));
 
         var checkpoint = new Checkpoint(o.EnvId, o.Algorithm, learner.Network.Spec, learner.Version, result.Frames, o.Seed,
-            learner.Optimizer.GetType().Name, learner.Network.Parameters.Values.ToArray(), learner.Optimizer.ExportState());
+            learner.Optimizer.GetType().Name, learner.Network.Parameters.Values.ToArray(), learner.Optimizer.ExportState())
+        {
+            Observe = o.Observe,
+        };
         string checkpointPath = Path.Combine(directory.FullName, CheckpointFile);
         // Write aside, then rename: a crash mid-write never leaves a torn checkpoint under the real name.
         string temporary = checkpointPath + ".tmp";

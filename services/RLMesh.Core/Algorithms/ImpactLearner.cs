@@ -18,7 +18,7 @@ public sealed class ImpactLearner : ILearner
 {
     private readonly ImpactLoss _loss;
     private readonly float _maxGradNorm;
-    private readonly InferenceSession _targetSession;
+    private readonly IInferenceSession _targetSession;
     private float[] _outputs = [], _values = [], _targetValues = [], _dOutputs = [], _dValues = [];
     // pi_target's outputs per batch in the circular buffer: a batch trained K times between two target copies needs
     // the target forward pass once, not K times. One entry per buffer slot, the least recently computed replaced.
@@ -32,7 +32,7 @@ public sealed class ImpactLearner : ILearner
         public float[] Outputs = [];
     }
 
-    public ImpactLearner(ActorCriticNet network, Optimizer optimizer, ImpactOptions options, float maxGradNorm, long initialVersion = 0)
+    public ImpactLearner(IActorCriticNetwork network, Optimizer optimizer, ImpactOptions options, float maxGradNorm, long initialVersion = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TargetUpdatePeriod, 1);
@@ -50,9 +50,9 @@ public sealed class ImpactLearner : ILearner
         TargetVersion = initialVersion;
     }
 
-    public ActorCriticNet Network { get; }
+    public IActorCriticNetwork Network { get; }
     /// <summary>pi_target: the policy V-trace and the target-worker clip are computed against.</summary>
-    public ActorCriticNet TargetNetwork { get; }
+    public IActorCriticNetwork TargetNetwork { get; }
     public Optimizer Optimizer { get; }
     public long Version { get; private set; }
     public ImpactOptions Options => _loss.Options;
@@ -64,7 +64,7 @@ public sealed class ImpactLearner : ILearner
     public long TargetVersion { get; private set; }
     /// <summary>Fresh target forward passes so far (a batch the target produced, or reused under the same target, needs none).</summary>
     public long TargetForwards { get; private set; }
-    public ActorCriticNet ActingNetwork => Options.ActorsFollowTarget ? TargetNetwork : Network;
+    public IActorCriticNetwork ActingNetwork => Options.ActorsFollowTarget ? TargetNetwork : Network;
     public long ActingVersion => Options.ActorsFollowTarget ? TargetVersion : Version;
     /// <summary>The current (adaptive) KL coefficient.</summary>
     public float KlCoefficient { get; private set; }

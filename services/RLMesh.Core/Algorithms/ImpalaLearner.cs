@@ -14,7 +14,7 @@ public sealed class ImpalaLearner : ILearner
     private readonly float _maxGradNorm;
     private float[] _policyOutputs = [], _values = [], _dPolicyOutputs = [], _dValues = [];
 
-    public ImpalaLearner(ActorCriticNet network, Optimizer optimizer, ImpalaOptions options, float maxGradNorm, long initialVersion = 0)
+    public ImpalaLearner(IActorCriticNetwork network, Optimizer optimizer, ImpalaOptions options, float maxGradNorm, long initialVersion = 0)
     {
         Network = network;
         Optimizer = optimizer;
@@ -23,7 +23,7 @@ public sealed class ImpalaLearner : ILearner
         Version = initialVersion;
     }
 
-    public ActorCriticNet Network { get; }
+    public IActorCriticNetwork Network { get; }
     public Optimizer Optimizer { get; }
     /// <summary>The version of the parameters the network holds now; every update increments it.</summary>
     public long Version { get; private set; }

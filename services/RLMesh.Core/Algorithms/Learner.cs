@@ -32,7 +32,7 @@ public readonly record struct LearnerUpdateStats(LearnerLoss Loss, float Gradien
 public interface ILearner
 {
     /// <summary>The network the actors act with (the online network).</summary>
-    ActorCriticNet Network { get; }
+    IActorCriticNetwork Network { get; }
     Optimizer Optimizer { get; }
     /// <summary>The version of the parameters the network holds now; every update increments it.</summary>
     long Version { get; }
@@ -43,7 +43,7 @@ public interface ILearner
     /// (IMPACT's target network when <see cref="ImpactOptions.ActorsFollowTarget"/>). Runtimes publish a snapshot of
     /// <see cref="ActingNetwork"/> whenever <see cref="ActingVersion"/> changes, and only then.
     /// </summary>
-    ActorCriticNet ActingNetwork => Network;
+    IActorCriticNetwork ActingNetwork => Network;
     /// <summary>The version of <see cref="ActingNetwork"/>'s parameters.</summary>
     long ActingVersion => Version;
 
@@ -63,7 +63,7 @@ internal static class GradientStep
     /// Zeroes the gradients, backpropagates d(loss)/d(outputs) and d(loss)/d(values), clips the global norm and
     /// steps the optimizer. Returns the norm before clipping.
     /// </summary>
-    public static float Apply(ActorCriticNet network, Optimizer optimizer, ReadOnlySpan<float> dOutputs,
+    public static float Apply(IActorCriticNetwork network, Optimizer optimizer, ReadOnlySpan<float> dOutputs,
         ReadOnlySpan<float> dValues, float maxGradNorm)
     {
         network.Parameters.ZeroGradients();

@@ -24,7 +24,7 @@ public sealed class PpoLearner : ILearner
         _mbAdvantages = [], _mbReturns = [], _mbOldValues = [], _dOutputs = [], _dValues = [];
     private int[] _indices = [];
 
-    public PpoLearner(ActorCriticNet network, Optimizer optimizer, PpoOptions options, float maxGradNorm, ulong seed, long initialVersion = 0)
+    public PpoLearner(IActorCriticNetwork network, Optimizer optimizer, PpoOptions options, float maxGradNorm, ulong seed, long initialVersion = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Epochs, 1);
@@ -38,7 +38,7 @@ public sealed class PpoLearner : ILearner
         Version = initialVersion;
     }
 
-    public ActorCriticNet Network { get; }
+    public IActorCriticNetwork Network { get; }
     public Optimizer Optimizer { get; }
     public long Version { get; private set; }
     public PpoOptions Options => _loss.Options;

@@ -15,12 +15,12 @@ public sealed class VmpoLearner : ILearner
 {
     private readonly VmpoLoss _loss;
     private readonly float _maxGradNorm;
-    private readonly InferenceSession _targetSession;
+    private readonly IInferenceSession _targetSession;
     private readonly ParameterBuffer _duals;
     private readonly Adam _dualOptimizer;
     private float[] _outputs = [], _values = [], _oldOutputs = [], _oldValues = [], _dOutputs = [], _dValues = [];
 
-    public VmpoLearner(ActorCriticNet network, Optimizer optimizer, VmpoOptions options, float maxGradNorm, long initialVersion = 0)
+    public VmpoLearner(IActorCriticNetwork network, Optimizer optimizer, VmpoOptions options, float maxGradNorm, long initialVersion = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TargetUpdatePeriod, 1);
@@ -40,9 +40,9 @@ public sealed class VmpoLearner : ILearner
         Version = initialVersion;
     }
 
-    public ActorCriticNet Network { get; }
+    public IActorCriticNetwork Network { get; }
     /// <summary>pi_old: the policy the trust region is measured from.</summary>
-    public ActorCriticNet TargetNetwork { get; }
+    public IActorCriticNetwork TargetNetwork { get; }
     public Optimizer Optimizer { get; }
     public long Version { get; private set; }
     public VmpoOptions Options => _loss.Options;

@@ -1,15 +1,16 @@
 namespace RLMesh.Core.Nn;
 
 /// <summary>
-/// Shared MLP torso (Linear + activation per hidden layer) feeding a policy head and a scalar value head.
+/// The native backend of <see cref="IActorCriticNetwork"/>: a shared MLP torso (Linear + activation per hidden layer) feeding a policy head and a scalar value head.
 /// All parameters live in one <see cref="ParameterBuffer"/> in the order torso.0 … torso.{L-1}, policy,
 /// value, then (Gaussian only) policy.log_std.
 /// <para>Training: <see cref="Forward"/> caches activations in workspaces that grow to the largest batch
 /// seen; <see cref="Backward"/> accumulates into <c>Parameters.Gradients</c> for the last Forward.
 /// Acting: <see cref="CreateInferenceSession"/> gives an allocation-free evaluator with its own buffers.
-/// Not thread-safe: one net (or one session) per thread.</para>
+/// Not thread-safe: one net (or one session) per thread. Feed-forward only: <see cref="CoreStateSize"/> is 0 and
+/// the sequence arguments of the interface's Forward are ignored.</para>
 /// </summary>
-public sealed class ActorCriticNet
+public sealed class ActorCriticNet : IActorCriticNetwork
 {
     private readonly Linear[] _torso;
     private readonly Linear _policy;
@@ -72,6 +73,8 @@ public sealed class ActorCriticNet
     public ParameterBuffer Parameters { get; }
     public int PolicyOutputSize { get; }
     public int ObservationSize => Spec.ObservationSize;
+    public NetworkBackend Backend => NetworkBackend.Native;
+    public int CoreStateSize => 0;
 
     /// <summary>Deep copy: same spec, copied values and gradients, fresh workspaces.</summary>
     public ActorCriticNet Clone()
@@ -82,7 +85,21 @@ public sealed class ActorCriticNet
         return copy;
     }
 
+    IActorCriticNetwork IActorCriticNetwork.Clone() => Clone();
+
     public InferenceSession CreateInferenceSession() => new(this);
+
+    IInferenceSession IActorCriticNetwork.CreateInferenceSession() => CreateInferenceSession();
+
+    /// <summary>Feed-forward: the steps x columns rows are independent, so this is <see cref="Forward(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> over all of them.</summary>
+    public void Forward(ReadOnlySpan<float> observations, int steps, int columns,
+        ReadOnlySpan<float> initialCoreState, ReadOnlySpan<bool> episodeStarts,
+        Span<float> policyOutputs, Span<float> values)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        Forward(observations, steps * columns, policyOutputs, values);
+    }
 
     /// <summary>
     /// Training forward pass over <paramref name="batch"/> rows of observations [batch, ObservationSize] into
@@ -213,7 +230,7 @@ public sealed class ActorCriticNet
 /// Allocation-free forward evaluation for an actor: own activation buffers (separate from the training caches),
 /// reading the net's current parameter values. Buffers grow on the first call at a larger batch only.
 /// </summary>
-public sealed class InferenceSession
+public sealed class InferenceSession : IInferenceSession
 {
     private readonly ActorCriticNet.Activations _activations;
 
@@ -224,6 +241,12 @@ public sealed class InferenceSession
     }
 
     public ActorCriticNet Net { get; }
+
+    IActorCriticNetwork IInferenceSession.Network => Net;
+
+    /// <summary>Feed-forward: <paramref name="coreState"/> is ignored (it is empty for this backend).</summary>
+    public void Evaluate(ReadOnlySpan<float> observations, int batch, Span<float> coreState,
+        Span<float> policyOutputs, Span<float> values) => Evaluate(observations, batch, policyOutputs, values);
 
     public void Evaluate(ReadOnlySpan<float> observations, int batch, Span<float> policyOutputs, Span<float> values)
     {

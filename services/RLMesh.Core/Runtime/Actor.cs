@@ -14,8 +14,8 @@ namespace RLMesh.Core.Runtime;
 public sealed class Actor
 {
     private readonly VectorEnv _env;
-    private readonly ActorCriticNet _net;
-    private readonly InferenceSession _inference;
+    private readonly IActorCriticNetwork _net;
+    private readonly IInferenceSession _inference;
     private readonly int _unrollLength;
     private readonly string _name;
     private readonly bool _discrete;
@@ -26,7 +26,7 @@ public sealed class Actor
     private long _version = -1;
     private int _unrollsSinceSync;
 
-    public Actor(string name, VectorEnv env, ActorCriticNet localNet, int unrollLength, ulong seed)
+    public Actor(string name, VectorEnv env, IActorCriticNetwork localNet, int unrollLength, ulong seed)
     {
         _name = name;
         _env = env;
@@ -89,6 +89,9 @@ public sealed class Actor
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = await store.TryGetNewerAsync(_version, cancellationToken).ConfigureAwait(false);
         if (snapshot is null) return false;
+        if (snapshot.Network is { } described && !described.SameArchitecture(NetworkDescription.Of(_net.Spec)))
+            throw new InvalidOperationException(
+                $"{_name}: weights version {snapshot.Version} are for a {described} network, this actor acts with {NetworkDescription.Of(_net.Spec)}");
         _net.Parameters.CopyFrom(snapshot.Values);
         _version = snapshot.Version;
         _unrollsSinceSync = 0;

@@ -114,7 +114,7 @@ public static class AlgorithmDefaults
     /// The learner for <c>options.Algorithm</c> over <paramref name="network"/>, starting at <paramref name="initialVersion"/>
     /// (the learner service resumes above its checkpoint and the store's latest version).
     /// </summary>
-    public static ILearner CreateLearner(TrainingOptions options, ActorCriticNet network, Optimizer optimizer, long initialVersion = 0) => options.Algorithm switch
+    public static ILearner CreateLearner(TrainingOptions options, IActorCriticNetwork network, Optimizer optimizer, long initialVersion = 0) => options.Algorithm switch
     {
         Impala => new ImpalaLearner(network, optimizer, options.Impala, options.MaxGradNorm, initialVersion),
         Impact => new ImpactLearner(network, optimizer, options.Impact, options.MaxGradNorm, initialVersion),

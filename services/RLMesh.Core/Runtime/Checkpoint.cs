@@ -11,7 +11,9 @@ namespace RLMesh.Core.Runtime;
 public sealed class InvalidCheckpointException(string message) : Exception(message);
 
 /// <summary>
-/// A learner checkpoint: network spec, parameters, optimizer state and the version counter.
+/// A learner checkpoint: network spec (with its backend, torso preset, LSTM size and observation shape), parameters,
+/// optimizer state and the version counter. Headers written before the network description existed load as a native
+/// MLP over flat observations.
 /// Layout: magic "RLMCKPT1", int32 header length, UTF-8 JSON header, parameters (float32 LE),
 /// optimizer state (float32 LE), SHA-256 of everything before it. Loading checks all of it, so a
 /// torn or corrupt file is refused rather than half-loaded.
@@ -27,12 +29,16 @@ public sealed record Checkpoint(
     float[] Parameters,
     float[] OptimizerState)
 {
+    /// <summary>The observation elements the policy saw (<see cref="TrainingOptions.Observe"/>); null: all of them.</summary>
+    public int[]? Observe { get; init; }
+
     private static ReadOnlySpan<byte> Magic => "RLMCKPT1"u8;
 
     private sealed record Header(
         string EnvId, string Algorithm, int ObservationSize, int[] Hidden, string Activation,
         string Head, int HeadSize, float InitialLogStd, long Version, long Frames, ulong Seed,
-        string OptimizerKind, int ParameterCount, int OptimizerStateCount, float[]? InputShift = null, float[]? InputScale = null);
+        string OptimizerKind, int ParameterCount, int OptimizerStateCount, float[]? InputShift = null, float[]? InputScale = null,
+        string? Backend = null, string? Net = null, int LstmSize = 0, int[]? ObservationShape = null, int[]? Observe = null);
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -46,7 +52,8 @@ public sealed record Checkpoint(
         };
         var header = new Header(EnvId, Algorithm, Spec.ObservationSize, Spec.Hidden, Spec.Activation.ToString(),
             headName, headSize, logStd, Version, Frames, Seed, OptimizerKind, Parameters.Length, OptimizerState.Length,
-            Spec.InputShift, Spec.InputScale);
+            Spec.InputShift, Spec.InputScale, NetworkFactory.Name(Spec.Backend), NetworkFactory.Name(Spec.Torso), Spec.LstmSize,
+            Spec.ObservationShape, Observe);
         byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, JsonOptions);
 
         using var body = new MemoryStream();
@@ -101,18 +108,43 @@ public sealed record Checkpoint(
             InputShift = header.InputShift,
             InputScale = header.InputScale,
         };
+        spec = ReadDescription(header).ApplyTo(spec);
+        try { spec.Validate(); }
+        catch (ArgumentException e) { throw new InvalidCheckpointException($"checkpoint network spec is invalid: {e.Message}"); }
         return new Checkpoint(header.EnvId, header.Algorithm, spec, header.Version, header.Frames, header.Seed,
-            header.OptimizerKind, parameters, optimizerState);
+            header.OptimizerKind, parameters, optimizerState) { Observe = header.Observe };
     }
 
-    /// <summary>Rebuilds the network and loads the parameters (checking the count matches the spec).</summary>
-    public ActorCriticNet CreateNetwork()
+    /// <summary>
+    /// Rebuilds the network with the backend the checkpoint names (native only unless <paramref name="networks"/> has
+    /// more) and loads the parameters, checking the count matches the spec.
+    /// </summary>
+    public IActorCriticNetwork CreateNetwork(NetworkFactory? networks = null)
     {
-        var net = ActorCriticNet.Create(Spec, Seed);
+        var net = (networks ?? NetworkFactory.NativeOnly).Create(Spec, Seed);
         if (net.Parameters.Count != Parameters.Length)
             throw new InvalidCheckpointException($"checkpoint has {Parameters.Length} parameters, its spec needs {net.Parameters.Count}");
         net.Parameters.CopyFrom(Parameters);
         return net;
+    }
+
+    private static NetworkDescription ReadDescription(Header header)
+    {
+        var described = NetworkDescription.Default(header.ObservationSize);
+        try
+        {
+            return described with
+            {
+                Backend = header.Backend is null ? described.Backend : NetworkFactory.ParseBackend(header.Backend),
+                Torso = header.Net is null ? described.Torso : NetworkFactory.ParseTorso(header.Net),
+                LstmSize = header.LstmSize,
+                ObservationShape = header.ObservationShape ?? described.ObservationShape,
+            };
+        }
+        catch (NetworkConfigurationException e)
+        {
+            throw new InvalidCheckpointException($"checkpoint network description is invalid: {e.Message}");
+        }
     }
 
     private static void WriteFloats(Stream stream, float[] values)

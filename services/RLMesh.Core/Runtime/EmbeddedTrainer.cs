@@ -22,7 +22,9 @@ public sealed class EmbeddedTrainer
     private readonly IWeightStore _weights;
     private readonly IBatchSource _batches;
 
-    public EmbeddedTrainer(TrainingOptions options, ITrajectoryQueue? queue = null, IWeightStore? weights = null)
+    /// <param name="networks">The backends networks are built with; native only unless the host registers more.</param>
+    public EmbeddedTrainer(TrainingOptions options, ITrajectoryQueue? queue = null, IWeightStore? weights = null,
+        NetworkFactory? networks = null)
     {
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
@@ -30,7 +32,7 @@ public sealed class EmbeddedTrainer
         _queue = queue ?? new InMemoryTrajectoryQueue(options.QueueCapacity);
         _weights = weights ?? new InMemoryWeightStore();
         var spec = PolicyFactory.SpecFor(options);
-        var network = ActorCriticNet.Create(spec, options.Seed);
+        var network = (networks ?? NetworkFactory.NativeOnly).Create(spec, options.Seed);
         Learner = AlgorithmDefaults.CreateLearner(options, network, CreateOptimizer(network, options));
         _batches = AlgorithmDefaults.CreateBatchSource(options, _queue);
     }
@@ -44,7 +46,7 @@ public sealed class EmbeddedTrainer
     /// <summary>aps-adaptive controller input; in-process learner lag unless given (e.g. Prometheus' query API).</summary>
     public IStalenessSource? StalenessSource { get; init; }
 
-    public static Optimizer CreateOptimizer(ActorCriticNet network, TrainingOptions options) => options.Optimizer switch
+    public static Optimizer CreateOptimizer(IActorCriticNetwork network, TrainingOptions options) => options.Optimizer switch
     {
         OptimizerKind.Adam => new Adam(network.Parameters, options.LearningRate),
         _ => new RmsProp(network.Parameters, options.LearningRate, options.RmsPropAlpha, options.RmsPropEpsilon, options.RmsPropMomentum),
@@ -61,7 +63,7 @@ public sealed class EmbeddedTrainer
         var aps = new LearnerReporter(Metrics, DivergenceBoard, o.Sync);
         for (int a = 0; a < o.Actors; a++)
         {
-            var env = new VectorEnv(o.EnvId, o.EnvsPerActor);
+            var env = new VectorEnv(o.EnvFactory(), o.EnvsPerActor);
             var actor = actorLoops[a] = new Actor($"actor-{a}", env, Learner.Network.Clone(), o.UnrollLength,
                 o.Seed * 1_000_003UL + (ulong)a * 7919UL)
             {

@@ -6,10 +6,16 @@ namespace RLMesh.Core.Runtime;
 /// <summary>Plays episodes with the policy's most likely action (argmax logits, or the Gaussian mean).</summary>
 public static class GreedyEvaluation
 {
-    public static IReadOnlyList<double> Play(Checkpoint checkpoint, int episodes, ulong seed)
+    /// <summary>
+    /// Plays <paramref name="episodes"/> greedy episodes on the checkpoint's environment as its policy saw it in training
+    /// (<see cref="Checkpoint.Observe"/>), with the network the checkpoint describes.
+    /// </summary>
+    public static IReadOnlyList<double> Play(Checkpoint checkpoint, int episodes, ulong seed, NetworkFactory? networks = null)
     {
-        var net = checkpoint.CreateNetwork();
-        var env = EnvRegistry.Make(checkpoint.EnvId);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var net = checkpoint.CreateNetwork(networks);
+        // The environment as the policy saw it in training.
+        var env = ObservationSubset.Make(checkpoint.EnvId, checkpoint.Observe);
         if (env.ObservationSize != net.Spec.ObservationSize)
             throw new InvalidCheckpointException($"checkpoint expects observations of size {net.Spec.ObservationSize}, {env.Id} has {env.ObservationSize}");
         var session = net.CreateInferenceSession();

@@ -15,7 +15,10 @@ public static class PolicyFactory
             Box b => new GaussianHead(b.Size, initialLogStd),
             _ => throw new NotSupportedException($"action space {actionSpace} is not supported by the actor-critic policy yet"),
         };
-        var spec = new NetworkSpec(observationSpace.Size, hidden, activation, head);
+        var spec = new NetworkSpec(observationSpace.Size, hidden, activation, head)
+        {
+            ObservationShape = observationSpace is Box shaped ? shaped.Shape : [observationSpace.Size],
+        };
         if (scaleObservations && observationSpace is Box box && BoundsScaling(box) is var (shift, scale))
             spec = spec with { InputShift = shift, InputScale = scale };
         return spec;
@@ -49,9 +52,19 @@ public static class PolicyFactory
         return any ? (shift, scale) : null;
     }
 
+    /// <summary>
+    /// The network a run trains: the environment as the agent sees it (<see cref="TrainingOptions.Observe"/>), the MLP
+    /// shape, and the backend, torso preset and LSTM size asked for (Auto stays Auto until a factory builds it).
+    /// </summary>
     public static NetworkSpec SpecFor(TrainingOptions options)
     {
-        var spec = EnvRegistry.Spec(options.EnvId);
-        return SpecFor(spec.ObservationSpace, spec.ActionSpace, options.Hidden, options.Activation, options.InitialLogStd, options.ScaleObservations);
+        var spec = options.EnvSpec();
+        return SpecFor(spec.ObservationSpace, spec.ActionSpace, options.Hidden, options.Activation, options.InitialLogStd, options.ScaleObservations)
+            with
+            {
+                Backend = options.Backend,
+                Torso = options.Net,
+                LstmSize = options.LstmSize,
+            };
     }
 }

@@ -43,6 +43,24 @@ public sealed record TrainingOptions
     /// </summary>
     public bool ScaleObservations { get; init; } = false;
 
+    /// <summary>Which engine computes the network (<c>--backend</c>): Auto picks native for an MLP on vector observations.</summary>
+    public NetworkBackend Backend { get; init; } = NetworkBackend.Auto;
+    /// <summary>Torso preset (<c>--net</c>); conv presets need the torch backend.</summary>
+    public NetworkTorso Net { get; init; } = NetworkTorso.Mlp;
+    /// <summary>Hidden size of an LSTM core (<c>--lstm</c>); 0 for none. Needs the torch backend.</summary>
+    public int LstmSize { get; init; }
+    /// <summary>
+    /// Observation elements the agent sees (<c>--observe</c>), in this order; null: all of them
+    /// (see <see cref="ObservationSubset"/>).
+    /// </summary>
+    public int[]? Observe { get; init; }
+
+    /// <summary>The environment as the agent sees it (<see cref="Observe"/> applied).</summary>
+    public EnvSpec EnvSpec() => ObservationSubset.SpecOf(EnvId, Observe);
+
+    /// <summary>A factory of environments as the agent sees them (<see cref="Observe"/> applied).</summary>
+    public Func<Env> EnvFactory() => ObservationSubset.Factory(EnvId, Observe);
+
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.RmsProp;
     public float LearningRate { get; init; } = 3e-3f;
     /// <summary>Linear decay of the learning rate to zero at MaxFrames (TorchBeast does this).</summary>
@@ -124,6 +142,14 @@ public sealed record TrainingOptions
         if (!(Impala.RewardScale > 0) || !float.IsFinite(Impala.RewardScale)) errors.Add("--reward-scale must be a positive number");
         if (!(MaxGradNorm > 0)) errors.Add("the gradient-norm clip must be positive");
         if (!(ReportIntervalSeconds > 0)) errors.Add("the report interval must be positive");
+        if (LstmSize < 0) errors.Add("--lstm must be 0 (no LSTM) or a positive size");
+        if (!Enum.IsDefined(Backend)) errors.Add($"unknown network backend {Backend}");
+        if (!Enum.IsDefined(Net)) errors.Add($"unknown network preset {Net}");
+        if (Observe is not null && EnvRegistry.All.Any(s => s.Id == EnvId))
+        {
+            try { ObservationSubset.SpecOf(EnvId, Observe); }
+            catch (ArgumentException e) { errors.Add(e.Message); }
+        }
         errors.AddRange(Sync.Validate());
         return errors;
     }

@@ -1,5 +1,6 @@
 using RLMesh.Core.Algorithms;
 using RLMesh.Core.Data;
+using RLMesh.Core.Nn;
 
 namespace RLMesh.Core.Runtime;
 
@@ -19,9 +20,15 @@ public interface ITrajectoryQueue
 /// <summary>One published set of policy weights. <see cref="Values"/> is never mutated after publishing.</summary>
 public sealed record WeightSnapshot(long Version, float[] Values)
 {
+    /// <summary>The architecture the values belong to; null when the transport does not carry it (not checked then).</summary>
+    public NetworkDescription? Network { get; init; }
+
     /// <summary>A copy of the parameters the learner's actors act with (<see cref="ILearner.ActingNetwork"/>) under their version.</summary>
     public static WeightSnapshot ActingParameters(ILearner learner) =>
-        new(learner.ActingVersion, learner.ActingNetwork.Parameters.Values.ToArray());
+        new(learner.ActingVersion, learner.ActingNetwork.Parameters.Values.ToArray())
+        {
+            Network = NetworkDescription.Of(learner.ActingNetwork.Spec),
+        };
 }
 
 /// <summary>

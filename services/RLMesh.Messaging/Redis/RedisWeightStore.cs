@@ -224,6 +224,16 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             Sha256 = UnsafeByteOperations.UnsafeWrap(SHA256.HashData(payload)),
             CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
+        if (snapshot.Network is { } network)
+        {
+            manifest.Network = new Protos.NetworkDescription
+            {
+                Backend = RLMesh.Core.Nn.NetworkFactory.Name(network.Backend),
+                Net = RLMesh.Core.Nn.NetworkFactory.Name(network.Torso),
+                LstmSize = network.LstmSize,
+            };
+            manifest.Network.ObservationShape.AddRange(network.ObservationShape);
+        }
 
         long moved = chunkCount == 1
             ? await PublishInOneScriptAsync(version, manifest, payload, cancellationToken).ConfigureAwait(false)
@@ -418,7 +428,20 @@ public sealed partial class RedisWeightStore : IWeightStore, IAsyncDisposable
             return (null, "the payload's SHA-256 does not match the manifest");
         if (!BitConverter.IsLittleEndian)
             ReverseFloatBytes(payload);
-        return (new WeightSnapshot(version, values), null);
+        RLMesh.Core.Nn.NetworkDescription? described = null;
+        if (manifest.Network is { } n)
+        {
+            try
+            {
+                described = new(RLMesh.Core.Nn.NetworkFactory.ParseBackend(n.Backend), RLMesh.Core.Nn.NetworkFactory.ParseTorso(n.Net),
+                    n.LstmSize, [.. n.ObservationShape]);
+            }
+            catch (RLMesh.Core.Nn.NetworkConfigurationException e)
+            {
+                return (null, $"the manifest's network description is invalid ({e.Message})");
+            }
+        }
+        return (new WeightSnapshot(version, values) { Network = described }, null);
     }
 
     private string? ValidateManifest(WeightManifest m, long version)

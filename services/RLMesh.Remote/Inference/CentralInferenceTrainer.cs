@@ -33,14 +33,15 @@ public sealed class CentralInferenceTrainer
     private readonly InMemoryWeightStore _weights = new();
     private readonly IBatchSource _batches;
 
-    public CentralInferenceTrainer(TrainingOptions options, CentralInferenceOptions central)
+    /// <param name="networks">The backends networks are built with; native only unless the host registers more.</param>
+    public CentralInferenceTrainer(TrainingOptions options, CentralInferenceOptions central, NetworkFactory? networks = null)
     {
         var errors = Validate(options).ToList();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
         _options = options;
         _central = central;
         _queue = new InMemoryTrajectoryQueue(options.QueueCapacity);
-        var network = ActorCriticNet.Create(PolicyFactory.SpecFor(options), options.Seed);
+        var network = (networks ?? NetworkFactory.NativeOnly).Create(PolicyFactory.SpecFor(options), options.Seed);
         Learner = AlgorithmDefaults.CreateLearner(options, network, EmbeddedTrainer.CreateOptimizer(network, options));
         _batches = AlgorithmDefaults.CreateBatchSource(options, _queue);
     }
@@ -64,6 +65,9 @@ public sealed class CentralInferenceTrainer
         foreach (var e in options.Validate()) yield return e;
         if (options.Synchronous)
             yield return $"central inference runs asynchronous learners (impala, impact, vmpo); {options.Algorithm} needs synchronous actors";
+        // Remote runners announce the registry's spaces for their env id; a narrowed observation would not match them.
+        if (options.Observe is not null)
+            yield return "--observe applies to embedded training only (not --mode central-inference)";
     }
 
     public async Task<TrainingResult> RunAsync(Action<TrainingReport>? onReport, CancellationToken cancellationToken)

@@ -40,8 +40,8 @@ public sealed record InferenceStats(long Frames, long Batches, IReadOnlyDictiona
 /// </summary>
 public sealed class InferenceServer : IAsyncDisposable
 {
-    private readonly ActorCriticNet _net;
-    private readonly InferenceSession _session;
+    private readonly IActorCriticNetwork _net;
+    private readonly IInferenceSession _session;
     private readonly IWeightStore _weights;
     private readonly ITrajectoryQueue _queue;
     private readonly InferenceServerOptions _options;
@@ -67,7 +67,7 @@ public sealed class InferenceServer : IAsyncDisposable
     /// <summary>Where recurrent state would be kept: one entry per runner and sub-env slot.</summary>
     public readonly record struct StateKey(string RunnerId, int Slot);
 
-    public InferenceServer(ActorCriticNet policy, IWeightStore weights, ITrajectoryQueue queue, InferenceServerOptions options)
+    public InferenceServer(IActorCriticNetwork policy, IWeightStore weights, ITrajectoryQueue queue, InferenceServerOptions options)
     {
         _net = policy.Clone();
         _session = _net.CreateInferenceSession();

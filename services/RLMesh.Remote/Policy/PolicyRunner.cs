@@ -37,6 +37,9 @@ public sealed class PolicyRunner(PolicyRunnerOptions options)
     private long _latestVersion = -1;
     private FrameSocket? _socket;
 
+    /// <summary>The backends the local policy copy is built with; native only unless the host registers more.</summary>
+    public NetworkFactory Networks { get; init; } = NetworkFactory.NativeOnly;
+
     public Actor? Actor { get; private set; }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -64,7 +67,7 @@ public sealed class PolicyRunner(PolicyRunnerOptions options)
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var reader = Task.Run(() => ReadAsync(socket, stop), CancellationToken.None);
-            var net = ActorCriticNet.Create(PolicyFactory.SpecFor(o), o.Seed);
+            var net = Networks.Create(PolicyFactory.SpecFor(o), o.Seed);
             var actor = Actor = new Actor(options.RunnerId, new VectorEnv(o.EnvId, options.NumEnvs), net, o.UnrollLength, options.Seed)
             {
                 SyncPolicy = o.Sync.CreatePolicy(),

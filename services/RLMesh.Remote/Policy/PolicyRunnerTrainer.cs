@@ -22,14 +22,15 @@ public sealed class PolicyRunnerTrainer
     private readonly IBatchSource _batches;
     private readonly LearnerReporter _reporter;
 
-    public PolicyRunnerTrainer(TrainingOptions options)
+    /// <param name="networks">The backends networks are built with; native only unless the host registers more.</param>
+    public PolicyRunnerTrainer(TrainingOptions options, NetworkFactory? networks = null)
     {
         var errors = options.Validate().ToList();
         if (options.Synchronous) errors.Add($"policy runners run asynchronous learners; {options.Algorithm} needs synchronous actors");
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
         _options = options;
         _queue = new InMemoryTrajectoryQueue(options.QueueCapacity);
-        var network = ActorCriticNet.Create(PolicyFactory.SpecFor(options), options.Seed);
+        var network = (networks ?? NetworkFactory.NativeOnly).Create(PolicyFactory.SpecFor(options), options.Seed);
         Learner = AlgorithmDefaults.CreateLearner(options, network, EmbeddedTrainer.CreateOptimizer(network, options));
         _batches = AlgorithmDefaults.CreateBatchSource(options, _queue);
         _reporter = new LearnerReporter(NullRuntimeMetrics.Instance, _board, options.Sync);
