@@ -21,9 +21,14 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 dotnet build RLMesh.sln -c Release -nologo -v quiet
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+servers_report=$(mktemp)
+trap 'rm -f "$log" "$servers_report"' EXIT
+export RLMESH_TEST_SERVERS_REPORT="$servers_report"
 status=0
 dotnet test RLMesh.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+
+# Which RabbitMQ/Redis the server tests used (containers or local processes), once per test project.
+sort "$servers_report" | uniq -c | sed 's/^ */  /'
 
 # One plain closing line for CI: "N passed, N failed, N skipped".
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -36,7 +36,7 @@ internal static class TransportBench
                 throw new UsageException("--messages, --rounds, --seconds and --runners must be positive");
             await using var servers = await Servers.StartAsync(parse.GetValue(broker), parse.GetValue(redis), cancellationToken);
             string run = $"bench-{DateTime.UtcNow:HHmmss}-{Environment.ProcessId}";
-            var figures = new Dictionary<string, object>();
+            var figures = new Dictionary<string, object?>();
 
             var queue = await TransportBenchmarks.MeasureTrajectoryQueueAsync(
                 new RabbitMqOptions { Uri = new Uri(servers.Broker), RunName = run, Prefetch = 256, ConfirmWindow = 256, MaxLength = parse.GetValue(messages) },
@@ -72,11 +72,12 @@ internal static class TransportBench
             values["Learner:CheckpointDir"] = Path.Combine(logDir, "checkpoints");
             var launcher = new ClusterLauncher(values, null, logDir, restartLimit: 0);
             double cluster = await launcher.MeasureFramesPerSecondAsync(n, TimeSpan.FromSeconds(Math.Min(15, measure)), TimeSpan.FromSeconds(measure), cancellationToken);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cluster ({n} runner processes + replay + learner + parameter server): {cluster:F0} frames/s ({cluster / embedded:P0} of embedded)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cluster ({n} runner processes + replay + learner + parameter server): {cluster:F0} frames/s ({(embedded > 0 ? (cluster / embedded).ToString("P0", CultureInfo.InvariantCulture) : "no embedded frames measured")} of embedded)"));
             figures["embedded_frames_per_second"] = Math.Round(embedded);
             figures["cluster_frames_per_second"] = Math.Round(cluster);
             figures["cluster_runners"] = n;
-            figures["cluster_vs_embedded"] = Math.Round(cluster / embedded, 3);
+            // A run too short to finish the embedded warm-up measures 0 frames/s: no ratio then (JSON has no Infinity).
+            figures["cluster_vs_embedded"] = embedded > 0 ? Math.Round(cluster / embedded, 3) : null;
             try { Directory.Delete(logDir, recursive: true); } catch (IOException) { }
             await LaunchCommand.RemoveRunQueuesAsync(new Uri(servers.Broker), run + "-cluster");
 

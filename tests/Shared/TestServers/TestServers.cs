@@ -22,6 +22,7 @@ public enum TestServerKind
 public static class TestServerChoice
 {
     public const string Variable = "RLMESH_TEST_SERVERS";
+    public const string ReportFileVariable = "RLMESH_TEST_SERVERS_REPORT";
     public const string RabbitMqImage = "docker.io/library/rabbitmq:3.13.7-alpine";
     public const string RedisImage = "docker.io/library/redis:7.2.5-alpine";
 
@@ -57,9 +58,13 @@ public static class TestServerChoice
             default:
                 throw new InvalidOperationException($"{Variable} must be 'containers' or 'local' (or unset: containers when a Docker engine answers), got '{forced}'.");
         }
-        Console.Error.WriteLine(kind == TestServerKind.Containers
+        string line = kind == TestServerKind.Containers
             ? $"RLMesh test servers: containers ({RabbitMqImage}, {RedisImage}): {reason}"
-            : $"RLMesh test servers: local rabbitmq-server and redis-server processes: {reason}");
+            : $"RLMesh test servers: local rabbitmq-server and redis-server processes: {reason}";
+        Console.Error.WriteLine(line);
+        // dotnet test hides a passing test's stderr; ops/test.sh names a file here and prints what each run used.
+        if (Environment.GetEnvironmentVariable(ReportFileVariable) is { Length: > 0 } reportFile)
+            await File.AppendAllTextAsync(reportFile, line + Environment.NewLine);
         return kind;
     }
 
