@@ -1,3 +1,4 @@
+using RLMesh.Core.Algorithms;
 using RLMesh.Core.Data;
 using RLMesh.Core.Envs;
 using RLMesh.Core.Nn;
@@ -63,6 +64,48 @@ public class RecurrentStateTests
                 Assert.Equal(state, next.InitialCoreState[b]);
             }
         }
+    }
+
+    /// <summary>A recurrent network that records what the learner's training forward pass hands it (zero outputs).</summary>
+    private sealed class RecordingRecurrentNetwork : IActorCriticNetwork
+    {
+        public NetworkSpec Spec { get; } = new(1, [1], Activation.Tanh, new CategoricalHead(2)) { LstmSize = 1, Backend = NetworkBackend.Torch };
+        public NetworkBackend Backend => NetworkBackend.Torch;
+        public ParameterBuffer Parameters { get; } = new([("w", [1])]);
+        public int PolicyOutputSize => 2;
+        public int CoreStateSize => 2;
+        public (int Steps, int Columns, float[] State, bool[] Starts)? Seen { get; private set; }
+        public void Forward(ReadOnlySpan<float> observations, int steps, int columns, ReadOnlySpan<float> initialCoreState,
+            ReadOnlySpan<bool> episodeStarts, Span<float> policyOutputs, Span<float> values)
+        {
+            Seen = (steps, columns, initialCoreState.ToArray(), episodeStarts.ToArray());
+            policyOutputs[..(steps * columns * 2)].Clear();
+            values[..(steps * columns)].Clear();
+        }
+        public void Backward(ReadOnlySpan<float> dPolicyOutputs, ReadOnlySpan<float> dValues) { }
+        public IActorCriticNetwork Clone() => new RecordingRecurrentNetwork();
+        public IInferenceSession CreateInferenceSession() => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void ImpalaReplaysARecurrentBatchFromItsInitialStateWithResetsAtEpisodeStarts()
+    {
+        var net = new RecordingRecurrentNetwork();
+        var learner = new ImpalaLearner(net, new RmsProp(net.Parameters, 1e-3f), new ImpalaOptions(), 40f);
+        var batch = new Trajectory(2, 2, 1, 1, 2, coreStateSize: 2);
+        Array.Fill(batch.Valid, true);
+        batch.Valid[0 * 2 + 1] = false; // column 1's step 0 is an autoreset step: its row 1 starts an episode
+        float[] state = [0.1f, 0.2f, 0.3f, 0.4f];
+        state.CopyTo(batch.InitialCoreState, 0);
+        learner.Update(batch);
+
+        var (steps, columns, seenState, starts) = net.Seen!.Value;
+        Assert.Equal((3, 2), (steps, columns));
+        Assert.Equal(state, seenState);
+        Assert.Equal(new[] { false, false, false, true, false, false }, starts);
+
+        var feedForwardBatch = new Trajectory(2, 2, 1, 1, 2);
+        Assert.Throws<ArgumentException>(() => learner.Update(feedForwardBatch));
     }
 
     [Fact]
