@@ -52,6 +52,14 @@ public class NetworkFlagsTests : IDisposable
     }
 
     [Fact]
+    public void AnLstmNeedsImpalasSequenceReplay()
+    {
+        var result = CliRunner.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--lstm", "64", "--max-frames", "100");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--lstm trains with --algo impala only", result.StdErr);
+    }
+
+    [Fact]
     public void LaunchRefusesATorchOnlyPresetBeforeStartingAnything()
     {
         var result = CliRunner.Run("launch", "--net", "nature", "--backend", "native");

@@ -29,6 +29,25 @@ public sealed class EncodedUnrollTests
     }
 
     [Fact]
+    public void RecurrentStateRoundTripsAndConcatenatesLikeTheTrajectories()
+    {
+        var parts = new List<Trajectory>
+        {
+            TrajectoryCodecTests.Sample(4, 2, 3, 1, 2, seed: 11, version: 3, coreStateSize: 5),
+            TrajectoryCodecTests.Sample(4, 3, 3, 1, 2, seed: 12, version: 4, coreStateSize: 5),
+        };
+        TrajectoryCodecTests.AssertIdentical(parts[0], TrajectoryCodec.Decode(TrajectoryCodec.Encode(parts[0])));
+        var expected = Trajectory.Concatenate(parts);
+        var encoded = parts.Select(p => TrajectoryCodec.DecodeEncoded(TrajectoryCodec.Encode(p))).ToList();
+        var batch = EncodedUnroll.Concatenate(encoded);
+        Assert.Equal(TrajectoryCodec.Encode(expected), batch.ToByteArray());
+        TrajectoryCodecTests.AssertIdentical(expected, batch.ToTrajectory());
+
+        var feedForward = TrajectoryCodec.DecodeEncoded(TrajectoryCodec.Encode(TrajectoryCodecTests.Sample(4, 1, 3, 1, 2, seed: 13, version: 5)));
+        Assert.False(encoded[0].SharesShapeWith(feedForward));
+    }
+
+    [Fact]
     public void ConcatenatingBatchesKeepsTheirSegmentsInColumnOrder()
     {
         var a = Trajectory.Concatenate([TrajectoryCodecTests.Sample(3, 2, 2, 1, 2, 1, 5), TrajectoryCodecTests.Sample(3, 3, 2, 1, 2, 2, 4)]);

@@ -158,10 +158,11 @@ public sealed class TrajectoryCodecTests
     }
 
     /// <summary>A deterministic, fully populated trajectory (every flag pattern, episodes, odd sizes).</summary>
-    internal static Trajectory Sample(int steps, int envs, int obs, int act, int pol, int seed, int version)
+    internal static Trajectory Sample(int steps, int envs, int obs, int act, int pol, int seed, int version, int coreStateSize = 0)
     {
         var random = new Random(seed);
-        var t = new Trajectory(steps, envs, obs, act, pol) { PolicyVersion = version, Source = $"runner-{seed % 17}" };
+        var t = new Trajectory(steps, envs, obs, act, pol, coreStateSize) { PolicyVersion = version, Source = $"runner-{seed % 17}" };
+        Fill(t.InitialCoreState, random);
         Fill(t.Observations, random);
         Fill(t.Actions, random);
         Fill(t.Rewards, random);
@@ -189,6 +190,8 @@ public sealed class TrajectoryCodecTests
         Assert.Equal(expected.Terminated, actual.Terminated);
         Assert.Equal(expected.Truncated, actual.Truncated);
         Assert.Equal(expected.Valid, actual.Valid);
+        Assert.Equal(expected.CoreStateSize, actual.CoreStateSize);
+        Assert.Equal(expected.InitialCoreState, actual.InitialCoreState);
         Assert.Equal(expected.PolicyVersion, actual.PolicyVersion);
         Assert.Equal(expected.Source, actual.Source);
         Assert.Equal(expected.Episodes, actual.Episodes);

@@ -59,11 +59,7 @@ internal sealed class NetworkFlags
     /// </summary>
     public static void EnsureBuildable(TrainingOptions options)
     {
-        var spec = PolicyFactory.SpecFor(options);
-        if (Networks.Problem(spec) is { } problem)
+        if (Networks.Problem(PolicyFactory.SpecFor(options)) is { } problem)
             throw new UsageException(problem);
-        // Unrolls do not carry the core state at their first step yet, so a learner could not replay an LSTM's unroll.
-        if (spec.LstmSize > 0)
-            throw new UsageException("--lstm: recurrent training needs unrolls that carry the LSTM state, which this build does not have yet");
     }
 }

@@ -13,6 +13,7 @@ public sealed class ImpalaLearner : ILearner
     private readonly ImpalaLoss _loss;
     private readonly float _maxGradNorm;
     private float[] _policyOutputs = [], _values = [], _dPolicyOutputs = [], _dValues = [];
+    private bool[] _episodeStarts = [];
 
     public ImpalaLearner(IActorCriticNetwork network, Optimizer optimizer, ImpalaOptions options, float maxGradNorm, long initialVersion = 0)
     {
@@ -48,7 +49,7 @@ public sealed class ImpalaLearner : ILearner
         var dPolicy = _dPolicyOutputs.AsSpan(0, rows * p);
         var dValues = _dValues.AsSpan(0, rows);
 
-        Network.Forward(batch.Observations, rows, policyOutputs, values);
+        BatchForward.Run(Network, batch, ref _episodeStarts, policyOutputs, values);
         var loss = _loss.Compute(batch, policyOutputs, values, dPolicy, dValues);
         float norm = GradientStep.Apply(Network, Optimizer, dPolicy, dValues, _maxGradNorm);
         Version++;

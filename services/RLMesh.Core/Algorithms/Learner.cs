@@ -74,12 +74,42 @@ internal static class GradientStep
     }
 }
 
+/// <summary>The training forward pass over a whole batch's T+1 observation rows per column.</summary>
+internal static class BatchForward
+{
+    /// <summary>
+    /// Feed-forward networks see independent rows. A recurrent network replays each column from the unroll's
+    /// <see cref="Trajectory.InitialCoreState"/>, resetting at episode starts (TorchBeast's --use_lstm);
+    /// <paramref name="starts"/> is its scratch buffer.
+    /// </summary>
+    public static void Run(IActorCriticNetwork network, Trajectory batch, ref bool[] starts, Span<float> outputs, Span<float> values)
+    {
+        int rows = (batch.Steps + 1) * batch.Envs;
+        if (batch.CoreStateSize != network.CoreStateSize)
+            throw new ArgumentException($"the batch carries {batch.CoreStateSize} floats of recurrent state per column, the network needs {network.CoreStateSize}");
+        if (network.CoreStateSize == 0)
+        {
+            network.Forward(batch.Observations, rows, outputs, values);
+            return;
+        }
+        var flags = Scratch.Ensure(ref starts, rows);
+        batch.EpisodeStarts(flags);
+        network.Forward(batch.Observations, batch.Steps + 1, batch.Envs, batch.InitialCoreState, flags, outputs, values);
+    }
+}
+
 /// <summary>Scratch buffers that grow to the largest size asked for and are then reused.</summary>
 internal static class Scratch
 {
     public static Span<float> Ensure(ref float[] buffer, int length)
     {
         if (buffer.Length < length) buffer = new float[length];
+        return buffer.AsSpan(0, length);
+    }
+
+    public static Span<bool> Ensure(ref bool[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new bool[length];
         return buffer.AsSpan(0, length);
     }
 

@@ -23,8 +23,9 @@ public readonly record struct BatchSegment(string Source, int Envs, long PolicyV
 /// </summary>
 public sealed class Trajectory
 {
-    public Trajectory(int steps, int envs, int observationSize, int actionSize, int policyOutputSize)
+    public Trajectory(int steps, int envs, int observationSize, int actionSize, int policyOutputSize, int coreStateSize = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(coreStateSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(envs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(observationSize, 1);
@@ -42,6 +43,8 @@ public sealed class Trajectory
         Truncated = new bool[steps * envs];
         Valid = new bool[steps * envs];
         BehaviourPolicy = new float[steps * envs * policyOutputSize];
+        CoreStateSize = coreStateSize;
+        InitialCoreState = coreStateSize == 0 ? [] : new float[envs * coreStateSize];
     }
 
     /// <summary>T, the unroll length.</summary>
@@ -68,6 +71,26 @@ public sealed class Trajectory
     public bool[] Valid { get; }
     /// <summary>[T, B, PolicyOutputSize]: the behaviour policy's outputs for the taken step.</summary>
     public float[] BehaviourPolicy { get; }
+    /// <summary>Floats of recurrent (LSTM) state per column; 0 for a feed-forward policy.</summary>
+    public int CoreStateSize { get; }
+    /// <summary>
+    /// [B, CoreStateSize]: each column's recurrent state before step 0 (the state the actor's core held when it acted on
+    /// obs[0]), so the learner replays the unroll from it. Empty for a feed-forward policy.
+    /// </summary>
+    public float[] InitialCoreState { get; }
+
+    /// <summary>
+    /// Writes the [T+1, B] episode-start flags a recurrent network resets its state at: row t starts an episode when
+    /// step t-1 was an autoreset step (its observation is a reset observation). Row 0 never does: an actor zeroes the
+    /// state of a column whose episode starts there before recording <see cref="InitialCoreState"/>.
+    /// </summary>
+    public void EpisodeStarts(Span<bool> rows)
+    {
+        int cells = Steps * Envs;
+        if (rows.Length < cells + Envs) throw new ArgumentException($"Need {cells + Envs} flags.", nameof(rows));
+        rows[..Envs].Clear();
+        for (int i = 0; i < cells; i++) rows[Envs + i] = !Valid[i];
+    }
 
     /// <summary>The policy version that produced this data (for a batch: the oldest one in it).</summary>
     public long PolicyVersion { get; set; }
@@ -95,13 +118,14 @@ public sealed class Trajectory
         foreach (var p in parts)
         {
             if (p.Steps != first.Steps || p.ObservationSize != first.ObservationSize
-                || p.ActionSize != first.ActionSize || p.PolicyOutputSize != first.PolicyOutputSize)
+                || p.ActionSize != first.ActionSize || p.PolicyOutputSize != first.PolicyOutputSize
+                || p.CoreStateSize != first.CoreStateSize)
                 throw new ArgumentException("Trajectories to concatenate must share T and per-step sizes.");
             envs += p.Envs;
             version = Math.Min(version, p.PolicyVersion);
         }
 
-        var batch = new Trajectory(first.Steps, envs, first.ObservationSize, first.ActionSize, first.PolicyOutputSize)
+        var batch = new Trajectory(first.Steps, envs, first.ObservationSize, first.ActionSize, first.PolicyOutputSize, first.CoreStateSize)
         {
             PolicyVersion = version,
         };
@@ -115,6 +139,7 @@ public sealed class Trajectory
             CopyColumns(p.Truncated, batch.Truncated, first.Steps, p.Envs, envs, column, 1);
             CopyColumns(p.Valid, batch.Valid, first.Steps, p.Envs, envs, column, 1);
             CopyColumns(p.BehaviourPolicy, batch.BehaviourPolicy, first.Steps, p.Envs, envs, column, p.PolicyOutputSize);
+            p.InitialCoreState.CopyTo(batch.InitialCoreState, column * first.CoreStateSize);
             foreach (var e in p.Episodes)
                 batch.Episodes.Add(e with { EnvIndex = e.EnvIndex + column });
             batch.Segments.AddRange(p.SegmentsOrSelf());

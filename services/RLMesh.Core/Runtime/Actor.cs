@@ -22,6 +22,8 @@ public sealed class Actor
     private readonly int _actionSize;
     private readonly float[] _observations, _policyOutputs, _values, _actions, _rewards;
     private readonly bool[] _terminated, _truncated, _autoreset;
+    // [n, CoreStateSize]: each env's recurrent state, zeroed when its episode starts; empty for feed-forward nets.
+    private readonly float[] _coreState;
     private Rng _rng;
     private long _version = -1;
     private int _unrollsSinceSync;
@@ -45,6 +47,7 @@ public sealed class Actor
         _terminated = new bool[n];
         _truncated = new bool[n];
         _autoreset = new bool[n];
+        _coreState = new float[n * localNet.CoreStateSize];
         env.Reset(seed, _observations);
     }
 
@@ -106,15 +109,17 @@ public sealed class Actor
     public Trajectory Unroll()
     {
         int n = _env.NumEnvs, obsSize = _env.ObservationSize, p = _net.PolicyOutputSize;
-        var trajectory = new Trajectory(_unrollLength, n, obsSize, _actionSize, p)
+        int s = _net.CoreStateSize;
+        var trajectory = new Trajectory(_unrollLength, n, obsSize, _actionSize, p, s)
         {
             PolicyVersion = _version,
             Source = _name,
         };
+        _coreState.CopyTo(trajectory.InitialCoreState, 0);
         for (int t = 0; t < _unrollLength; t++)
         {
             _observations.CopyTo(trajectory.Observations, t * n * obsSize);
-            _inference.Evaluate(_observations, n, _policyOutputs, _values);
+            _inference.Evaluate(_observations, n, _coreState, _policyOutputs, _values);
             SampleActions(n, p);
             _policyOutputs.CopyTo(trajectory.BehaviourPolicy, t * n * p);
             _actions.CopyTo(trajectory.Actions, t * n * _actionSize);
@@ -127,6 +132,12 @@ public sealed class Actor
             _truncated.CopyTo(trajectory.Truncated, row);
             for (int i = 0; i < n; i++)
                 trajectory.Valid[row + i] = !_autoreset[i];
+            // An autoreset step's observation starts the next episode: its recurrent state starts from zero.
+            if (s > 0)
+            {
+                for (int i = 0; i < n; i++)
+                    if (_autoreset[i]) _coreState.AsSpan(i * s, s).Clear();
+            }
         }
         _observations.CopyTo(trajectory.Observations, _unrollLength * n * obsSize);
         _env.DrainEpisodes(trajectory.Episodes);

@@ -24,13 +24,15 @@ public static class GreedyEvaluation
         var value = new float[1];
         var action = new float[env.ActionSize];
         var returns = new List<double>(episodes);
+        var coreState = new float[net.CoreStateSize]; // zero at every episode start
         for (int e = 0; e < episodes; e++)
         {
             env.Reset(seed + (ulong)e, observation);
+            Array.Clear(coreState);
             double total = 0;
             while (true)
             {
-                session.Evaluate(observation, 1, policy, value);
+                session.Evaluate(observation, 1, coreState, policy, value);
                 if (net.Spec.Head is CategoricalHead)
                     action[0] = Categorical.Greedy(policy);
                 else

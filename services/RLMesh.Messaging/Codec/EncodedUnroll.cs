@@ -29,7 +29,8 @@ public sealed class EncodedUnroll
     /// <summary>True when <paramref name="other"/> can be concatenated with this one (same T and per-step sizes).</summary>
     public bool SharesShapeWith(EncodedUnroll other) =>
         other.Steps == Steps && other.ObservationSize == ObservationSize
-        && other.ActionSize == ActionSize && other.PolicyOutputSize == PolicyOutputSize;
+        && other.ActionSize == ActionSize && other.PolicyOutputSize == PolicyOutputSize
+        && other.Message.CoreStateSize == Message.CoreStateSize;
 
     /// <summary>The wire bytes (a fresh array; the message is encoded once per call).</summary>
     public byte[] ToByteArray() => Message.ToByteArray();
@@ -75,7 +76,11 @@ public sealed class EncodedUnroll
             Terminated = InterleaveBits(parts, steps, envs, static m => m.Terminated),
             Truncated = InterleaveBits(parts, steps, envs, static m => m.Truncated),
             Valid = InterleaveBits(parts, steps, envs, static m => m.Valid),
+            CoreStateSize = first.Message.CoreStateSize,
         };
+        // [B, S] is one row of [1, B, S]: the parts' states side by side.
+        if (first.Message.CoreStateSize > 0)
+            batch.InitialCoreState = Interleave(parts, 1, first.Message.CoreStateSize, static m => m.InitialCoreState);
         int column = 0;
         foreach (var p in parts)
         {

@@ -52,7 +52,10 @@ public static class TrajectoryCodec
             Valid = PackBits(trajectory.Valid),
             PolicyVersion = trajectory.PolicyVersion,
             Source = trajectory.Source,
+            CoreStateSize = trajectory.CoreStateSize,
         };
+        if (trajectory.CoreStateSize > 0)
+            message.InitialCoreState = FloatsToBytes(trajectory.InitialCoreState);
         foreach (var e in trajectory.Episodes)
             message.Episodes.Add(new WireEpisodeStats { EnvIndex = e.EnvIndex, Return = e.Return, Length = e.Length });
         foreach (var segment in trajectory.Segments)
@@ -91,6 +94,7 @@ public static class TrajectoryCodec
         RequireFinite("actions", message.Actions.Span);
         RequireFinite("rewards", message.Rewards.Span);
         RequireFinite("behaviour_policy", message.BehaviourPolicy.Span);
+        RequireFinite("initial_core_state", message.InitialCoreState.Span);
         foreach (var e in message.Episodes)
             RequireEpisode(message, e);
         RequireSegments(message);
@@ -99,7 +103,8 @@ public static class TrajectoryCodec
     internal static Trajectory FromMessage(Unroll message)
     {
         RequireShape(message);
-        var trajectory = new Trajectory(message.Steps, message.Envs, message.ObservationSize, message.ActionSize, message.PolicyOutputSize)
+        var trajectory = new Trajectory(message.Steps, message.Envs, message.ObservationSize, message.ActionSize, message.PolicyOutputSize,
+            message.CoreStateSize)
         {
             PolicyVersion = message.PolicyVersion,
             Source = message.Source,
@@ -108,6 +113,7 @@ public static class TrajectoryCodec
         BytesToFloats("actions", message.Actions.Span, trajectory.Actions);
         BytesToFloats("rewards", message.Rewards.Span, trajectory.Rewards);
         BytesToFloats("behaviour_policy", message.BehaviourPolicy.Span, trajectory.BehaviourPolicy);
+        BytesToFloats("initial_core_state", message.InitialCoreState.Span, trajectory.InitialCoreState);
         UnpackBits(message.Terminated.Span, trajectory.Terminated);
         UnpackBits(message.Truncated.Span, trajectory.Truncated);
         UnpackBits(message.Valid.Span, trajectory.Valid);
@@ -170,6 +176,9 @@ public static class TrajectoryCodec
         RequireBitBytes("terminated", message.Terminated, cells);
         RequireBitBytes("truncated", message.Truncated, cells);
         RequireBitBytes("valid", message.Valid, cells);
+        if (message.CoreStateSize < 0 || message.CoreStateSize > MaxDimension)
+            throw new InvalidMessageException($"Unroll core_state_size is {message.CoreStateSize}; it must be 0..{MaxDimension}.");
+        RequireFloatBytes("initial_core_state", message.InitialCoreState, envs * message.CoreStateSize);
     }
 
     private static void RequireDimension(string name, int value)
