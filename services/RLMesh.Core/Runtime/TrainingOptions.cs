@@ -109,6 +109,9 @@ public sealed record TrainingOptions
             "MountainCar-v0" => options with { MaxFrames = 5_000_000 },
             "Pendulum-v1" => options with { MaxFrames = 2_000_000, TargetReturn = -200 },
             "MountainCarContinuous-v0" => options with { MaxFrames = 2_000_000 },
+            // MinAtar: the paper's network (one 16-filter 3x3 conv, dense 128; needs the torch backend) and its 5 M
+            // frame budget; the games have no solved threshold.
+            _ when spec.Id.StartsWith("MinAtar/", StringComparison.Ordinal) => options with { Net = NetworkTorso.MinAtar, MaxFrames = 5_000_000 },
             _ => options,
         };
     }
