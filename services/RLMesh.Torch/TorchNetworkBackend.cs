@@ -13,16 +13,22 @@ public sealed class TorchNetworkBackend : INetworkBackend
     private readonly Lock _configure = new();
     private bool _configured;
 
-    public TorchNetworkBackend(TorchOptions options)
+    /// <param name="options">libtorch settings, applied when the first network is built.</param>
+    /// <param name="customTorso">A user's own torso: every network this backend builds uses it instead of the
+    /// spec's preset (heads, LSTM core and the flat buffer stay as for the presets).</param>
+    public TorchNetworkBackend(TorchOptions options, CustomTorchTorso? customTorso = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        CustomTorso = customTorso;
     }
 
     public TorchNetworkBackend() : this(new TorchOptions()) { }
 
     public TorchOptions Options { get; }
+
+    public CustomTorchTorso? CustomTorso { get; }
 
     public NetworkBackend Kind => NetworkBackend.Torch;
 
@@ -31,6 +37,7 @@ public sealed class TorchNetworkBackend : INetworkBackend
         ArgumentNullException.ThrowIfNull(spec);
         int[] shape = spec.ObservationShape;
         string preset = NetworkFactory.Name(spec.Torso);
+        if (CustomTorso is not null) return null; // the user's module decides what it accepts
         return spec.Torso switch
         {
             NetworkTorso.MinAtar or NetworkTorso.Nature when shape.Length != 3 =>
@@ -47,7 +54,7 @@ public sealed class TorchNetworkBackend : INetworkBackend
     {
         if (Unsupported(spec) is { } reason) throw new NetworkConfigurationException(reason);
         Configure();
-        return TorchActorCriticNetwork.Create(spec, seed);
+        return CustomTorso is null ? TorchActorCriticNetwork.Create(spec, seed) : TorchActorCriticNetwork.Create(spec, seed, CustomTorso);
     }
 
     private void Configure()

@@ -43,6 +43,14 @@ public class NetworkLearningTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AUsersOwnTorchSharpTorsoSolvesCartPoleWithinOneMillionFrames()
+    {
+        var result = await RLMesh.Examples.CustomTorso.TrainAsync("CartPole-v1", seed: 1, maxFrames: 1_000_000);
+        output.WriteLine($"custom torso: solved={result.Solved} frames_to_solve={result.FramesToSolve} final_mean={result.FinalMeanReturn:F1}");
+        Assert.True(result.Solved, $"not solved after {result.Frames} frames, final 100-episode mean {result.FinalMeanReturn:F1}");
+    }
+
+    [Fact]
     // The defaults for a MinAtar id pick the paper's conv torso, which auto-resolves to the torch backend.
     public async Task TheMinAtarConvTorsoLearnsBreakoutToAReturnOfFourWithinTwoMillionFrames()
     {
