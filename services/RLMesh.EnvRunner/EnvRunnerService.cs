@@ -5,6 +5,7 @@ using RLMesh.Core.Envs;
 using RLMesh.Core.Nn;
 using RLMesh.Core.Runtime;
 using RLMesh.Hosting;
+using RLMesh.Messaging.Codec;
 using RLMesh.Messaging.RabbitMq;
 using RLMesh.Messaging.Redis;
 using RLMesh.Telemetry.Metrics;
@@ -53,7 +54,10 @@ public sealed partial class EnvRunnerService(
         var spec = cluster.PolicySpec();
         var net = networks.Create(spec, cluster.Seed);
         var sync = cluster.SyncOptions();
-        var actor = new Actor(id, new VectorEnv(ObservationSubset.Factory(cluster.Env, ObservationSubset.Parse(cluster.Observe)), options.Envs), net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))
+        var envs = new VectorEnv(ObservationSubset.Factory(cluster.Env, ObservationSubset.Parse(cluster.Observe)), options.Envs);
+        // Binary and byte observations (MinAtar frames) travel packed: 1 bit or 1 byte per element instead of 4.
+        queue.ObservationEncoding = TrajectoryCodec.EncodingFor(envs.SingleObservationSpace);
+        var actor = new Actor(id, envs, net, cluster.UnrollLength, RunnerSeed(cluster.Seed, id))
         {
             SyncPolicy = sync.CreatePolicy(),
             DivergenceBoard = store.CreateDivergenceBoard(),

@@ -24,8 +24,8 @@ public sealed class ClusterOptions
     public string Hidden { get; set; } = "64,64";
     /// <summary>Network engine: auto, native or torch (as `rlmesh train --backend`); every role of a run must agree.</summary>
     public string Backend { get; set; } = "auto";
-    /// <summary>Torso preset: mlp, minatar or nature (as `rlmesh train --net`).</summary>
-    public string Net { get; set; } = "mlp";
+    /// <summary>Torso preset: mlp, minatar or nature (as `rlmesh train --net`); unset, the env's default (minatar for MinAtar ids, else mlp).</summary>
+    public string? Net { get; set; }
     /// <summary>LSTM core size, 0 for none (as `rlmesh train --lstm`).</summary>
     public int Lstm { get; set; }
     /// <summary>Observation elements the agent sees, comma separated (as `rlmesh train --observe`); unset: all.</summary>
@@ -134,7 +134,7 @@ public sealed class ClusterOptions
             return options with
             {
                 Backend = RLMesh.Core.Nn.NetworkFactory.ParseBackend(Backend),
-                Net = RLMesh.Core.Nn.NetworkFactory.ParseTorso(Net),
+                Net = Net is null ? options.Net : RLMesh.Core.Nn.NetworkFactory.ParseTorso(Net),
                 LstmSize = Lstm,
                 Observe = RLMesh.Core.Envs.ObservationSubset.Parse(Observe),
             };

@@ -79,6 +79,44 @@ public sealed class RabbitMqTrajectoryQueueTests(RabbitMqFixture broker)
     }
 
     [Fact]
+    public async Task BitPackedUnrollsArriveAsTheirFloatsAndSpoiledOnesAreDeadLettered()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var options = Options("bits");
+        await using var producer = await RabbitMqTrajectoryQueue.ConnectAsync(options, null, cts.Token);
+        await using var consumer = await RabbitMqTrajectoryQueue.ConnectAsync(options, null, cts.Token);
+        producer.ObservationEncoding = RLMesh.Messaging.Protos.ObservationEncoding.Bits;
+        var reasons = new List<string>();
+        consumer.InvalidMessageReceived += (_, e) => { lock (reasons) reasons.Add(e.Reason); };
+        var frames = Binary(Samples.Unroll(seed: 1, observationSize: 12));
+        // 12 elements per observation: its second byte's low 4 bits are padding, which a sound sender leaves zero.
+        var spoiled = RLMesh.Messaging.Protos.Unroll.Parser.ParseFrom(TrajectoryCodec.Encode(Binary(Samples.Unroll(seed: 2, observationSize: 12)),
+            RLMesh.Messaging.Protos.ObservationEncoding.Bits));
+        var bytes = spoiled.Observations.ToByteArray();
+        bytes[1] |= 0x01;
+        spoiled.Observations = Google.Protobuf.ByteString.CopyFrom(bytes);
+
+        await producer.EnqueueAsync(frames, cts.Token);
+        await producer.FlushAsync(cts.Token);
+        await PublishRawAsync(options, Google.Protobuf.MessageExtensions.ToByteArray(spoiled), cts.Token);
+        await producer.EnqueueAsync(Binary(Samples.Unroll(seed: 3, observationSize: 12)), cts.Token);
+        await producer.FlushAsync(cts.Token);
+
+        Samples.AssertIdentical(frames, await consumer.DequeueAsync(cts.Token));
+        Assert.Equal(3, (await consumer.DequeueAsync(cts.Token)).PolicyVersion);
+        Assert.Equal(1, consumer.InvalidMessages);
+        lock (reasons)
+            Assert.Contains("bits set past its last element", Assert.Single(reasons), StringComparison.Ordinal);
+    }
+
+    private static RLMesh.Core.Data.Trajectory Binary(RLMesh.Core.Data.Trajectory unroll)
+    {
+        for (int i = 0; i < unroll.Observations.Length; i++)
+            unroll.Observations[i] = unroll.Observations[i] > 0.5f ? 1f : 0f;
+        return unroll;
+    }
+
+    [Fact]
     public async Task UnackedTrajectoriesAreRedeliveredAfterTheConsumerConnectionDies()
     {
         using var cts = new CancellationTokenSource(Patience);

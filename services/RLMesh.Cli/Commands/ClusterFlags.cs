@@ -25,7 +25,7 @@ internal sealed class ClusterFlags
         Map("--seed", "Seed", "Random seed");
         Map("--hidden", "Hidden", "Hidden layer sizes, e.g. 64,64");
         Map("--backend", "Backend", "Network engine: auto (default), native or torch");
-        Map("--net", "Net", "Torso preset: mlp (default), minatar or nature (conv presets need the torch backend)");
+        Map("--net", "Net", "Torso preset: mlp, minatar or nature (conv presets need the torch backend); default: the env's (minatar for MinAtar ids, else mlp)");
         Map("--lstm", "Lstm", "LSTM core size, default 0 (none; needs the torch backend)");
         Map("--observe", "Observe", "Show the agent only these observation elements, e.g. 0,2 (mode actors only)");
         Map("--unroll-length", "UnrollLength", "Steps per unroll (T), default 20");

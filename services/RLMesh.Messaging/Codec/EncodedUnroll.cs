@@ -38,12 +38,21 @@ public sealed class EncodedUnroll
     /// <summary>The decoded trajectory (copies the tensors into float and bool arrays).</summary>
     public Trajectory ToTrajectory() => TrajectoryCodec.FromMessage(Message);
 
+    /// <summary>How the observations are stored on the wire.</summary>
+    public ObservationEncoding ObservationEncoding => Message.ObservationEncoding;
+
     public static EncodedUnroll FromTrajectory(Trajectory trajectory) => new(TrajectoryCodec.ToMessage(trajectory));
+
+    /// <summary>As <see cref="FromTrajectory(Trajectory)"/> with observations stored as <paramref name="observationEncoding"/>.</summary>
+    public static EncodedUnroll FromTrajectory(Trajectory trajectory, ObservationEncoding observationEncoding) =>
+        new(TrajectoryCodec.ToMessage(trajectory, observationEncoding));
 
     /// <summary>
     /// Concatenates same-shaped unrolls along B, with the same result as <see cref="Trajectory.Concatenate"/> followed by
     /// encoding: per time step the parts' rows are laid side by side (byte spans for float tensors, bits for flags);
     /// the policy version is the oldest, episodes are re-indexed to their batch columns and the segments name the parts.
+    /// Observations keep the parts' encoding when they all share one (every observation starts on a byte); parts that
+    /// mix encodings are batched as float32.
     /// </summary>
     public static EncodedUnroll Concatenate(IReadOnlyList<EncodedUnroll> parts)
     {
@@ -59,6 +68,16 @@ public sealed class EncodedUnroll
             version = Math.Min(version, p.PolicyVersion);
         }
         int steps = first.Steps;
+        var encoding = first.ObservationEncoding;
+        foreach (var p in parts)
+        {
+            if (p.ObservationEncoding != encoding)
+                encoding = ObservationEncoding.Float32;
+        }
+        int observationBytes = (int)TrajectoryCodec.ObservationBytes(encoding, first.ObservationSize);
+        Func<Unroll, ByteString> observations = encoding == first.ObservationEncoding
+            ? static m => m.Observations
+            : TrajectoryCodec.ObservationsAsFloat32;
         var batch = new Unroll
         {
             SchemaVersion = TrajectoryCodec.SchemaVersion,
@@ -69,7 +88,8 @@ public sealed class EncodedUnroll
             PolicyOutputSize = first.PolicyOutputSize,
             PolicyVersion = version,
             Source = "",
-            Observations = Interleave(parts, steps + 1, first.ObservationSize, static m => m.Observations),
+            Observations = InterleaveBytes(parts, steps + 1, observationBytes, observations),
+            ObservationEncoding = encoding,
             Actions = Interleave(parts, steps, first.ActionSize, static m => m.Actions),
             Rewards = Interleave(parts, steps, 1, static m => m.Rewards),
             BehaviourPolicy = Interleave(parts, steps, first.PolicyOutputSize, static m => m.BehaviourPolicy),
@@ -96,19 +116,27 @@ public sealed class EncodedUnroll
     }
 
     /// <summary>[rows, B, width] float32 tensors side by side along B: row t of every part, in part order.</summary>
-    private static ByteString Interleave(IReadOnlyList<EncodedUnroll> parts, int rows, int width, Func<Unroll, ByteString> field)
+    private static ByteString Interleave(IReadOnlyList<EncodedUnroll> parts, int rows, int width, Func<Unroll, ByteString> field) =>
+        InterleaveBytes(parts, rows, width * sizeof(float), field);
+
+    /// <summary>[rows, B] tensors of <paramref name="cellBytes"/> bytes per cell side by side along B.</summary>
+    private static ByteString InterleaveBytes(IReadOnlyList<EncodedUnroll> parts, int rows, int cellBytes, Func<Unroll, ByteString> field)
     {
+        var tensors = new ByteString[parts.Count];
         int total = 0;
-        foreach (var p in parts)
-            total += field(p.Message).Length;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            tensors[i] = field(parts[i].Message);
+            total += tensors[i].Length;
+        }
         var bytes = new byte[total];
         int offset = 0;
         for (int t = 0; t < rows; t++)
         {
-            foreach (var p in parts)
+            for (int i = 0; i < parts.Count; i++)
             {
-                int rowBytes = p.Envs * width * sizeof(float);
-                field(p.Message).Span.Slice(t * rowBytes, rowBytes).CopyTo(bytes.AsSpan(offset));
+                int rowBytes = parts[i].Envs * cellBytes;
+                tensors[i].Span.Slice(t * rowBytes, rowBytes).CopyTo(bytes.AsSpan(offset));
                 offset += rowBytes;
             }
         }

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using RLMesh.Core.Data;
+using RLMesh.Core.Envs;
 using RLMesh.Messaging.Protos;
 using CoreEpisodeStats = RLMesh.Core.Data.EpisodeStats;
 using WireEpisodeStats = RLMesh.Messaging.Protos.EpisodeStats;
@@ -24,7 +25,38 @@ public static class TrajectoryCodec
 
     public static byte[] Encode(Trajectory trajectory) => ToMessage(trajectory).ToByteArray();
 
+    /// <summary>
+    /// Encodes with observations stored as <paramref name="observationEncoding"/> (pick it with <see cref="EncodingFor"/>);
+    /// throws <see cref="ArgumentException"/> when an observation does not fit it (a non-0/1 element for bits).
+    /// </summary>
+    public static byte[] Encode(Trajectory trajectory, ObservationEncoding observationEncoding) =>
+        ToMessage(trajectory, observationEncoding).ToByteArray();
+
     public static void Encode(Trajectory trajectory, IBufferWriter<byte> output) => ToMessage(trajectory).WriteTo(output);
+
+    /// <summary>
+    /// The most compact exact encoding for observations of <paramref name="observationSpace"/>: bits for a binary uint8 Box
+    /// (MinAtar), bytes for another uint8 Box, float32 for anything else.
+    /// </summary>
+    public static ObservationEncoding EncodingFor(Space observationSpace)
+    {
+        ArgumentNullException.ThrowIfNull(observationSpace);
+        return observationSpace switch
+        {
+            Box { DType: BoxDType.UInt8, IsBinary: true } => ObservationEncoding.Bits,
+            Box { DType: BoxDType.UInt8 } => ObservationEncoding.Uint8,
+            _ => ObservationEncoding.Float32,
+        };
+    }
+
+    /// <summary>Bytes one observation of <paramref name="observationSize"/> elements takes in <paramref name="encoding"/>.</summary>
+    internal static long ObservationBytes(ObservationEncoding encoding, long observationSize) => encoding switch
+    {
+        ObservationEncoding.Float32 => observationSize * sizeof(float),
+        ObservationEncoding.Bits => (observationSize + 7) / 8,
+        ObservationEncoding.Uint8 => observationSize,
+        _ => throw new InvalidMessageException($"Unroll observation_encoding {(int)encoding} is unknown."),
+    };
 
     /// <summary>Decodes and validates; throws <see cref="InvalidMessageException"/> with the reason on any fault.</summary>
     public static Trajectory Decode(ReadOnlySpan<byte> payload)
@@ -32,9 +64,11 @@ public static class TrajectoryCodec
         return FromMessage(Parse(payload));
     }
 
-    internal static Unroll ToMessage(Trajectory trajectory)
+    internal static Unroll ToMessage(Trajectory trajectory, ObservationEncoding observationEncoding = ObservationEncoding.Float32)
     {
         ArgumentNullException.ThrowIfNull(trajectory);
+        if (!Enum.IsDefined(observationEncoding))
+            throw new ArgumentOutOfRangeException(nameof(observationEncoding), observationEncoding, "Unknown observation encoding.");
         var message = new Unroll
         {
             SchemaVersion = SchemaVersion,
@@ -43,7 +77,8 @@ public static class TrajectoryCodec
             ObservationSize = trajectory.ObservationSize,
             ActionSize = trajectory.ActionSize,
             PolicyOutputSize = trajectory.PolicyOutputSize,
-            Observations = FloatsToBytes(trajectory.Observations),
+            Observations = EncodeObservations(trajectory.Observations, trajectory.ObservationSize, observationEncoding),
+            ObservationEncoding = observationEncoding,
             Actions = FloatsToBytes(trajectory.Actions),
             Rewards = FloatsToBytes(trajectory.Rewards),
             BehaviourPolicy = FloatsToBytes(trajectory.BehaviourPolicy),
@@ -90,7 +125,8 @@ public static class TrajectoryCodec
     internal static void Validate(Unroll message)
     {
         RequireShape(message);
-        RequireFinite("observations", message.Observations.Span);
+        if (message.ObservationEncoding == ObservationEncoding.Float32)
+            RequireFinite("observations", message.Observations.Span);
         RequireFinite("actions", message.Actions.Span);
         RequireFinite("rewards", message.Rewards.Span);
         RequireFinite("behaviour_policy", message.BehaviourPolicy.Span);
@@ -109,7 +145,7 @@ public static class TrajectoryCodec
             PolicyVersion = message.PolicyVersion,
             Source = message.Source,
         };
-        BytesToFloats("observations", message.Observations.Span, trajectory.Observations);
+        DecodeObservations(message, trajectory.Observations);
         BytesToFloats("actions", message.Actions.Span, trajectory.Actions);
         BytesToFloats("rewards", message.Rewards.Span, trajectory.Rewards);
         BytesToFloats("behaviour_policy", message.BehaviourPolicy.Span, trajectory.BehaviourPolicy);
@@ -169,7 +205,7 @@ public static class TrajectoryCodec
 
         long steps = message.Steps, envs = message.Envs;
         long cells = steps * envs;
-        RequireFloatBytes("observations", message.Observations, (steps + 1) * envs * message.ObservationSize);
+        RequireObservationBytes(message, (steps + 1) * envs);
         RequireFloatBytes("actions", message.Actions, cells * message.ActionSize);
         RequireFloatBytes("rewards", message.Rewards, cells);
         RequireFloatBytes("behaviour_policy", message.BehaviourPolicy, cells * message.PolicyOutputSize);
@@ -179,6 +215,61 @@ public static class TrajectoryCodec
         if (message.CoreStateSize < 0 || message.CoreStateSize > MaxDimension)
             throw new InvalidMessageException($"Unroll core_state_size is {message.CoreStateSize}; it must be 0..{MaxDimension}.");
         RequireFloatBytes("initial_core_state", message.InitialCoreState, envs * message.CoreStateSize);
+    }
+
+    private static void RequireObservationBytes(Unroll message, long observations)
+    {
+        var encoding = message.ObservationEncoding;
+        long perObservation = ObservationBytes(encoding, message.ObservationSize);
+        if (message.Observations.Length != observations * perObservation)
+            throw new InvalidMessageException(
+                $"Unroll observations has {message.Observations.Length} bytes; the dimensions call for {observations} observations "
+                + $"of {perObservation} bytes ({message.ObservationSize} elements as {encoding}) = {observations * perObservation} bytes.");
+        int spare = (int)(perObservation * 8 - message.ObservationSize);
+        if (encoding != ObservationEncoding.Bits || spare == 0)
+            return;
+        // Bits: the unused low bits of each observation's last byte must be zero, or the sender packed something else.
+        var bytes = message.Observations.Span;
+        int mask = (1 << spare) - 1;
+        for (long i = perObservation - 1; i < bytes.Length; i += perObservation)
+        {
+            if ((bytes[(int)i] & mask) != 0)
+                throw new InvalidMessageException($"Unroll observation {i / perObservation} has bits set past its last element.");
+        }
+    }
+
+    private static ByteString EncodeObservations(float[] observations, int observationSize, ObservationEncoding encoding)
+    {
+        if (encoding == ObservationEncoding.Float32)
+            return FloatsToBytes(observations);
+        var codec = new PackedObservationCodec(observationSize,
+            encoding == ObservationEncoding.Bits ? PackedObservationFormat.Bits : PackedObservationFormat.Bytes);
+        var bytes = new byte[codec.EncodedLength(observations.Length / observationSize)];
+        codec.Encode(observations, bytes);
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    private static void DecodeObservations(Unroll message, float[] target)
+    {
+        if (message.ObservationEncoding == ObservationEncoding.Float32)
+        {
+            BytesToFloats("observations", message.Observations.Span, target);
+            return;
+        }
+        // RequireShape checked the length and the padding bits, so decoding cannot fail here.
+        var codec = new PackedObservationCodec(message.ObservationSize,
+            message.ObservationEncoding == ObservationEncoding.Bits ? PackedObservationFormat.Bits : PackedObservationFormat.Bytes);
+        codec.Decode(message.Observations.Span, target);
+    }
+
+    /// <summary>The observations of <paramref name="message"/> as float32 LE bytes, whatever their encoding.</summary>
+    internal static ByteString ObservationsAsFloat32(Unroll message)
+    {
+        if (message.ObservationEncoding == ObservationEncoding.Float32)
+            return message.Observations;
+        var floats = new float[((long)message.Steps + 1) * message.Envs * message.ObservationSize];
+        DecodeObservations(message, floats);
+        return FloatsToBytes(floats);
     }
 
     private static void RequireDimension(string name, int value)

@@ -127,8 +127,14 @@ public sealed partial class RabbitMqTrajectoryQueue : ITrajectoryQueue, IAsyncDi
     /// </summary>
     public bool ConsumeEncoded { get; set; }
 
+    /// <summary>
+    /// Producer side: how <see cref="EnqueueAsync(Trajectory, CancellationToken)"/> stores observations; set it from the
+    /// env's observation space with <see cref="TrajectoryCodec.EncodingFor"/> (bits for MinAtar frames). Float32 by default.
+    /// </summary>
+    public Protos.ObservationEncoding ObservationEncoding { get; set; }
+
     public ValueTask EnqueueAsync(Trajectory trajectory, CancellationToken cancellationToken) =>
-        PublishAsync(TrajectoryCodec.Encode(trajectory), cancellationToken);
+        PublishAsync(TrajectoryCodec.Encode(trajectory, ObservationEncoding), cancellationToken);
 
     /// <summary>Publishes an unroll (or batch) already in wire form, as <see cref="EnqueueAsync(Trajectory, CancellationToken)"/>.</summary>
     public ValueTask EnqueueAsync(EncodedUnroll unroll, CancellationToken cancellationToken) =>

@@ -29,7 +29,7 @@ public static class RemoteProtocol
     public static SpaceSpec ToSpec(Space space) => space switch
     {
         Discrete d => new SpaceSpec { Discrete = d.N },
-        Box b => new SpaceSpec { Box = new BoxSpec { Low = { b.Low }, High = { b.High }, Shape = { b.Shape } } },
+        Box b => new SpaceSpec { Box = new BoxSpec { Low = { b.Low }, High = { b.High }, Shape = { b.Shape }, Dtype = ToWire(b.DType) } },
         MultiDiscrete m => new SpaceSpec { MultiDiscrete = new MultiDiscreteSpec { Nvec = { m.Nvec } } },
         _ => throw new NotSupportedException($"space {space} has no wire form"),
     };
@@ -42,7 +42,10 @@ public static class RemoteProtocol
             return spec?.KindCase switch
             {
                 SpaceSpec.KindOneofCase.Discrete => new Discrete(spec.Discrete),
-                SpaceSpec.KindOneofCase.Box => new Box(spec.Box.Low.ToArray(), spec.Box.High.ToArray(), spec.Box.Shape.ToArray()),
+                SpaceSpec.KindOneofCase.Box => new Box(spec.Box.Low.ToArray(), spec.Box.High.ToArray(), spec.Box.Shape.ToArray())
+                {
+                    DType = FromWire(spec.Box.Dtype),
+                },
                 SpaceSpec.KindOneofCase.MultiDiscrete => new MultiDiscrete(spec.MultiDiscrete.Nvec.ToArray()),
                 _ => throw new InvalidMessageException("space spec is missing"),
             };
@@ -52,6 +55,21 @@ public static class RemoteProtocol
             throw new InvalidMessageException($"space spec is invalid: {e.Message}", e);
         }
     }
+
+    private static BoxElementType ToWire(BoxDType dtype) => dtype switch
+    {
+        BoxDType.Float32 => BoxElementType.Float32,
+        BoxDType.UInt8 => BoxElementType.Uint8,
+        _ => throw new NotSupportedException($"Box dtype {dtype} has no wire form"),
+    };
+
+    // An unknown value comes from a newer peer; guessing float32 would silently change what the env means.
+    private static BoxDType FromWire(BoxElementType dtype) => dtype switch
+    {
+        BoxElementType.Float32 => BoxDType.Float32,
+        BoxElementType.Uint8 => BoxDType.UInt8,
+        _ => throw new InvalidMessageException($"space spec has an unknown box dtype {(int)dtype}"),
+    };
 
     /// <summary>Packs float32 little-endian (one copy; frames are small).</summary>
     public static ByteString Pack(ReadOnlySpan<float> values) => ByteString.CopyFrom(MemoryMarshal.AsBytes(values));
