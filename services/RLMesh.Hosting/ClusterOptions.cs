@@ -244,10 +244,8 @@ public sealed class ClusterOptions
             if (network.LstmSize < 0) errors.Add("Lstm must be 0 (no LSTM) or a positive size");
             if (network.Observe is not null && RLMesh.Core.Envs.EnvRegistry.Ids.Contains(Env))
                 RLMesh.Core.Envs.ObservationSubset.SpecOf(Env, network.Observe);
-            if (network.LstmSize > 0 && CentralInference)
-                errors.Add("Lstm applies to Mode actors only (the inference server keeps no per-env recurrent state)");
-            if (network.LstmSize > 0 && !Algorithm.Equals("impala", StringComparison.OrdinalIgnoreCase))
-                errors.Add($"Lstm trains with Algorithm impala only, not {Algorithm}");
+            if (network.LstmSize > 0 && !Algorithm.Equals("impala", StringComparison.OrdinalIgnoreCase) && !Algorithm.Equals("impact", StringComparison.OrdinalIgnoreCase))
+                errors.Add($"Lstm trains with Algorithm impala or impact only, not {Algorithm}");
             if (network.Observe is not null && CentralInference)
                 errors.Add("Observe applies to Mode actors only (central-inference runners announce the registry's spaces)");
         }

@@ -102,6 +102,7 @@ public sealed partial class LearnerService(
             Log.Resumed(logger, options.CheckpointDir, checkpoint.Version, checkpoint.Frames, latest, startVersion);
         else
             Log.Fresh(logger, o.EnvId, latest, startVersion);
+        Log.Network(logger, NetworkDescription.Of(network.Spec).ToString(), network.CoreStateSize);
         await using var publisher = new SnapshotPublisher(store, stats, metrics, logger,
             o.Synchronous ? TimeSpan.Zero : TimeSpan.FromSeconds(options.PublishIntervalSeconds));
         var first = Snapshot(learner);
@@ -287,6 +288,10 @@ public sealed partial class LearnerService(
 
         [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Fresh learner for {Env}: store latest v{Latest}; starting at v{Version}")]
         public static partial void Fresh(ILogger logger, string env, long latest, long version);
+
+        [LoggerMessage(EventId = 3311, Level = LogLevel.Information,
+            Message = "Training a {Network} network; unrolls carry {CoreState} floats of recurrent state per column")]
+        public static partial void Network(ILogger logger, string network, int coreState);
 
         [LoggerMessage(EventId = 3303, Level = LogLevel.Information,
             Message = "v{Version} frames {Frames} ({Fps:F0}/s) episodes {Episodes} mean return {MeanReturn:F1} lag {Lag:F2} loss {Loss:F3}")]

@@ -56,7 +56,7 @@ public class NetworkFlagsTests : IDisposable
     {
         var result = CliRunner.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--lstm", "64", "--max-frames", "100");
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--lstm trains with --algo impala only", result.StdErr);
+        Assert.Contains("--lstm trains with --algo impala or impact only", result.StdErr);
     }
 
     [Fact]

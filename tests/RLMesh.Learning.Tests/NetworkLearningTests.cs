@@ -32,6 +32,20 @@ public class NetworkLearningTests(ITestOutputHelper output)
         Assert.True(result.FramesToSolve <= 1_000_000);
     }
 
+    /// <summary>IMPACT's online and target passes and its circular buffer's reuses replay each unroll from its recorded state.</summary>
+    [Fact]
+    public async Task ImpactWithAnLstmSolvesCartPoleWithItsVelocitiesHiddenWithinOneMillionFrames()
+    {
+        var options = TrainingOptions.ForEnvironment("CartPole-v1", AlgorithmDefaults.Impact) with
+        {
+            Seed = 1, Observe = PositionsOnly, Backend = NetworkBackend.Torch, LstmSize = 64,
+        };
+        var result = await new EmbeddedTrainer(options, networks: Networks()).RunAsync(null, CancellationToken.None);
+        output.WriteLine($"impact: solved={result.Solved} frames_to_solve={result.FramesToSolve} final_mean={result.FinalMeanReturn:F1}");
+        Assert.True(result.Solved, $"not solved after {result.Frames} frames, final 100-episode mean {result.FinalMeanReturn:F1}");
+        Assert.True(result.FramesToSolve <= 1_000_000);
+    }
+
     [Fact]
     public async Task WithoutMemoryTheSameTaskIsNotSolvedInTheSameFrames()
     {

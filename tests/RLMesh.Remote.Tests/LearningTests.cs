@@ -1,4 +1,5 @@
 using RLMesh.Core.Envs;
+using RLMesh.Core.Nn;
 using RLMesh.Core.Runtime;
 using RLMesh.Examples;
 using RLMesh.Remote.Env;
@@ -63,5 +64,21 @@ public sealed class LearningTests
         {
             foreach (var r in runners) r.Dispose();
         }
+    }
+
+    /// <summary>`rlmesh train --mode central-inference --lstm 64 --backend torch`: in-process runners, the server keeps each slot's state.</summary>
+    [Fact]
+    public async Task CentralInferenceWithAnLstmSolvesCartPole()
+    {
+        var options = TrainingOptions.ForEnvironment("CartPole-v1") with
+        {
+            Backend = NetworkBackend.Torch, LstmSize = 64, Seed = 1, MaxFrames = 1_000_000,
+            EnvsPerActor = CentralInferenceTrainer.MinDefaultEnvsPerRunner,
+        };
+        var networks = new NetworkFactory([new NativeNetworkBackend(), new RLMesh.Torch.TorchNetworkBackend(new RLMesh.Torch.TorchOptions())]);
+        var trainer = new CentralInferenceTrainer(options, new CentralInferenceOptions { InProcessRunners = options.Actors }, networks);
+        Assert.True(trainer.Learner.Network.CoreStateSize > 0);
+        var result = await trainer.RunAsync(null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(8));
+        Assert.True(result.Solved, $"not solved in {result.Frames} frames, mean {result.FinalMeanReturn}");
     }
 }

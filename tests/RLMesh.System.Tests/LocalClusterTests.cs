@@ -66,6 +66,50 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     }
 
     /// <summary>
+    /// A recurrent policy across processes: with CartPole's velocities hidden (`--observe 0,2`) only memory solves it.
+    /// Each runner keeps every env's LSTM state (zeroed at episode starts) and sends the state at each unroll's first
+    /// step, replay concatenates those unrolls byte for byte, and the learner replays every column from that state.
+    /// </summary>
+    [Fact]
+    public async Task ALaunchedClusterWithAnLstmSolvesCartPoleWithItsVelocitiesHidden()
+    {
+        var clock = Stopwatch.StartNew();
+        var (process, _, logs) = StartLaunch("lstm", "--env", "CartPole-v1", "--runners", "4", "--observe", "0,2", "--lstm", "64",
+            "--backend", "torch", "--seed", "1", "--max-frames", "1500000", "--status-seconds", "5");
+        using var _ = process;
+        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(12));
+        log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
+        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
+        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
+        string context = $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
+        Assert.True(process.ExitCode == 0, context);
+        Assert.Contains("Training a torch mlp + lstm 64 on [2] network", learnerLog);
+        Assert.Contains("learner finished (solved)", output);
+        Assert.Contains("Learner finished (solved)", learnerLog);
+    }
+
+    /// <summary>
+    /// `rlmesh launch --mode central-inference --lstm 64`: the learner's inference server keeps each runner slot's LSTM
+    /// state, and the unrolls it builds carry the state at their first step; CartPole is solved within the frame budget.
+    /// </summary>
+    [Fact]
+    public async Task ALaunchedCentralInferenceClusterWithAnLstmSolvesCartPole()
+    {
+        var clock = Stopwatch.StartNew();
+        var (process, _, logs) = StartLaunch("cilstm", "--mode", "central-inference", "--env", "CartPole-v1", "--runners", "2", "--envs", "16",
+            "--lstm", "64", "--backend", "torch", "--seed", "1", "--max-frames", "1500000", "--status-seconds", "5");
+        using var _ = process;
+        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(12));
+        log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
+        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
+        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
+        string context = $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
+        Assert.True(process.ExitCode == 0, context);
+        Assert.Contains("Training a torch mlp + lstm 64 on [4] network", learnerLog);
+        Assert.Contains("Learner finished (solved)", learnerLog);
+    }
+
+    /// <summary>
     /// `rlmesh launch --algo ppo`: runners wait for each new version, replay forms one-version batches of one unroll per
     /// runner, and the learner trains only on batches from its current parameters. CartPole is solved within the frame
     /// budget and every learner report measures a policy lag of exactly 0.

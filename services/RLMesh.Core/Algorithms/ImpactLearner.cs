@@ -20,6 +20,7 @@ public sealed class ImpactLearner : ILearner
     private readonly float _maxGradNorm;
     private readonly IInferenceSession _targetSession;
     private float[] _outputs = [], _values = [], _targetValues = [], _dOutputs = [], _dValues = [];
+    private bool[] _episodeStarts = [];
     // pi_target's outputs per batch in the circular buffer: a batch trained K times between two target copies needs
     // the target forward pass once, not K times. One entry per buffer slot, the least recently computed replaced.
     private readonly TargetOutputs[] _targetCache;
@@ -85,7 +86,7 @@ public sealed class ImpactLearner : ILearner
         var dOutputs = Scratch.Ensure(ref _dOutputs, rows * P);
         var dValues = Scratch.Ensure(ref _dValues, rows);
 
-        Network.Forward(batch.Observations, rows, outputs, values);
+        BatchForward.Run(Network, batch, ref _episodeStarts, outputs, values);
         var targetOutputs = TargetOutputsFor(batch, n, P, outputs);
         var r = _loss.Compute(batch, outputs, values, targetOutputs, KlCoefficient, dOutputs, dValues);
         float norm = GradientStep.Apply(Network, Optimizer, dOutputs, dValues, _maxGradNorm);
@@ -135,9 +136,20 @@ public sealed class ImpactLearner : ILearner
             _nextCacheEntry = (_nextCacheEntry + 1) % _targetCache.Length;
         }
         TargetForwards++;
-        var outputs = Scratch.Ensure(ref slot.Outputs, n * P);
-        var values = Scratch.Ensure(ref _targetValues, n);
-        _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, outputs, values);
+        Span<float> outputs;
+        if (TargetNetwork.CoreStateSize > 0)
+        {
+            // A recurrent target replays each column from the unroll's recorded state, as the online network does.
+            int rows = n + batch.Envs;
+            outputs = Scratch.Ensure(ref slot.Outputs, rows * P);
+            BatchForward.Run(TargetNetwork, batch, ref _episodeStarts, outputs, Scratch.Ensure(ref _targetValues, rows));
+            outputs = outputs[..(n * P)];
+        }
+        else
+        {
+            outputs = Scratch.Ensure(ref slot.Outputs, n * P);
+            _targetSession.Evaluate(batch.Observations.AsSpan(0, n * batch.ObservationSize), n, outputs, Scratch.Ensure(ref _targetValues, n));
+        }
         slot.Batch = batch;
         slot.TargetUpdate = TargetUpdates;
         return outputs;

@@ -151,8 +151,8 @@ public sealed record TrainingOptions
         if (!(ReportIntervalSeconds > 0)) errors.Add("the report interval must be positive");
         if (LstmSize < 0) errors.Add("--lstm must be 0 (no LSTM) or a positive size");
         // Only IMPALA's learner replays unrolls from their recorded state; the others evaluate rows independently.
-        if (LstmSize > 0 && Algorithm != AlgorithmDefaults.Impala)
-            errors.Add($"--lstm trains with --algo impala only (its learner replays each unroll from the recorded LSTM state), not {Algorithm}");
+        if (LstmSize > 0 && Algorithm != AlgorithmDefaults.Impala && Algorithm != AlgorithmDefaults.Impact)
+            errors.Add($"--lstm trains with --algo impala or impact only (their learners replay each unroll from the recorded LSTM state), not {Algorithm}");
         if (!Enum.IsDefined(Backend)) errors.Add($"unknown network backend {Backend}");
         if (!Enum.IsDefined(Net)) errors.Add($"unknown network preset {Net}");
         if (Observe is not null && EnvRegistry.All.Any(s => s.Id == EnvId))

@@ -66,8 +66,6 @@ public sealed class CentralInferenceTrainer
         if (options.Synchronous)
             yield return $"central inference runs asynchronous learners (impala, impact, vmpo); {options.Algorithm} needs synchronous actors";
         // Remote runners announce the registry's spaces for their env id; a narrowed observation would not match them.
-        if (options.LstmSize > 0)
-            yield return "--lstm applies to embedded training only (the inference server keeps no per-env recurrent state)";
         if (options.Observe is not null)
             yield return "--observe applies to embedded training only (not --mode central-inference)";
     }

@@ -36,7 +36,9 @@ public sealed record InferenceStats(long Frames, long Batches, IReadOnlyDictiona
 /// is in the batch), evaluates the policy once, samples actions and answers each runner. It also builds the
 /// runners' unrolls (observation, action, behaviour policy, reward, flags) for the learner's queue, and takes new
 /// weights from the weight store between batches.
-/// Recurrent state would live here, keyed by (runner, slot): <see cref="StateKey"/> is that seam; the MLP has none.
+/// A recurrent policy's core state lives here, per runner session and sub-env slot: it is zeroed when that slot's
+/// episode starts (an autoreset step), gathered into each batch and written back after it, and every unroll carries
+/// the state its slots held at its first step, so the learner replays from it.
 /// </summary>
 public sealed class InferenceServer : IAsyncDisposable
 {
@@ -58,14 +60,11 @@ public sealed class InferenceServer : IAsyncDisposable
     private readonly object _statsGate = new();
     private readonly Dictionary<int, long> _batchSizes = [];
     private readonly List<double> _latencies = new(1 << 16);
-    private float[] _obs = [], _outputs = [], _values = [];
+    private float[] _obs = [], _outputs = [], _values = [], _coreStates = [];
     private Rng _rng;
     private long _version = -1;
     private int _connections;
     private long _frames, _batches;
-
-    /// <summary>Where recurrent state would be kept: one entry per runner and sub-env slot.</summary>
-    public readonly record struct StateKey(string RunnerId, int Slot);
 
     public InferenceServer(IActorCriticNetwork policy, IWeightStore weights, ITrajectoryQueue queue, InferenceServerOptions options)
     {
@@ -124,17 +123,19 @@ public sealed class InferenceServer : IAsyncDisposable
     {
         int n = hello.NumEnvs, o = _net.ObservationSize, p = _net.PolicyOutputSize;
         int a = _discrete ? 1 : ((GaussianHead)_net.Spec.Head).ActionSize;
-        int T = _options.UnrollLength;
+        int T = _options.UnrollLength, s = _net.CoreStateSize;
         string runner = hello.RunnerId;
+        // [n, s]: each slot's recurrent state before its next evaluation (a session starts every slot's episode afresh).
+        var coreState = new float[n * s];
         var trajectory = NewTrajectory();
         int t = 0;
         ulong expected = 0;
-        var request = new Request(n);
+        var request = new Request(n) { CoreState = coreState };
         var reply = new RemoteFrame { Actions = new ActionBatch() };
         var actionBytes = new byte[n * a * sizeof(float)];
         reply.Actions.Actions = UnsafeByteOperations.UnsafeWrap(actionBytes);
 
-        Trajectory NewTrajectory() => new(T, n, o, a, p) { Source = runner };
+        Trajectory NewTrajectory() => new(T, n, o, a, p, s) { Source = runner };
 
         while (true)
         {
@@ -168,6 +169,9 @@ public sealed class InferenceServer : IAsyncDisposable
                     RemoteProtocol.ReadFlags(batch.Truncated, trajectory.Truncated.AsSpan(row, n), "truncated");
                     RemoteProtocol.ReadFlags(batch.Autoreset, trajectory.Valid.AsSpan(row, n), "autoreset");
                     for (int i = row; i < row + n; i++) trajectory.Valid[i] = !trajectory.Valid[i];
+                    // An autoreset step's observation starts that slot's next episode: its recurrent state starts from zero.
+                    for (int i = 0; i < n && s > 0; i++)
+                        if (!trajectory.Valid[row + i]) coreState.AsSpan(i * s, s).Clear();
                     foreach (var e in batch.Episodes)
                     {
                         if ((uint)e.EnvIndex >= (uint)n) throw new InvalidMessageException($"episode env_index {e.EnvIndex} outside {n} sub-envs");
@@ -190,6 +194,7 @@ public sealed class InferenceServer : IAsyncDisposable
                 await _queue.EnqueueAsync(trajectory, cancellationToken).ConfigureAwait(false);
                 var next = NewTrajectory();
                 trajectory.Observations.AsSpan(T * n * o, n * o).CopyTo(next.Observations);
+                coreState.CopyTo(next.InitialCoreState, 0);
                 trajectory = next;
                 t = 0;
             }
@@ -290,26 +295,29 @@ public sealed class InferenceServer : IAsyncDisposable
     private long Evaluate(List<Request> batch, int envs)
     {
         RefreshWeights();
-        int o = _net.ObservationSize, p = _net.PolicyOutputSize;
+        int o = _net.ObservationSize, p = _net.PolicyOutputSize, s = _net.CoreStateSize;
         if (_obs.Length < envs * o)
         {
             _obs = new float[envs * o];
             _outputs = new float[envs * p];
             _values = new float[envs];
+            _coreStates = new float[envs * s];
         }
         int row = 0;
         foreach (var r in batch)
         {
             r.Observations.Span.CopyTo(_obs.AsSpan(row * o));
+            r.CoreState.AsSpan().CopyTo(_coreStates.AsSpan(row * s));
             row += r.Envs;
         }
-        _session.Evaluate(_obs.AsSpan(0, envs * o), envs, _outputs.AsSpan(0, envs * p), _values.AsSpan(0, envs));
+        _session.Evaluate(_obs.AsSpan(0, envs * o), envs, _coreStates.AsSpan(0, envs * s), _outputs.AsSpan(0, envs * p), _values.AsSpan(0, envs));
         row = 0;
         long version = _version;
         foreach (var r in batch)
         {
             var outputs = _outputs.AsSpan(row * p, r.Envs * p);
             outputs.CopyTo(r.Outputs.Span);
+            _coreStates.AsSpan(row * s, r.Envs * s).CopyTo(r.CoreState);
             SampleActions(outputs, r.Actions.Span, r.Envs, p);
             row += r.Envs;
         }
@@ -367,6 +375,8 @@ public sealed class InferenceServer : IAsyncDisposable
         public ReadOnlyMemory<float> Observations;
         public Memory<float> Outputs;
         public Memory<float> Actions;
+        /// <summary>[Envs, CoreStateSize]: the session's per-slot recurrent state, read and updated by each evaluation.</summary>
+        public float[] CoreState = [];
         public long Received;
 
         public short Prepare()
