@@ -50,17 +50,9 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     [Fact]
     public async Task ALaunchedClusterLearnsMinAtarBreakoutFromBitPackedFrames()
     {
-        var (process, _, logs) = StartLaunch("breakout", "--env", "MinAtar/Breakout-v1", "--runners", "4", "--seed", "1",
-            "--target-return", "3", "--max-frames", "3000000", "--status-seconds", "10");
-        using var _ = process;
-        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(8));
-        log.WriteLine(output);
-        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
-        var replayLog = File.ReadAllText(Path.Combine(logs, "replay.log"));
-        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(3000, learnerLog.Length)..]}");
+        var (output, _, replayLog) = await LaunchToSolvedAsync("breakout", TimeSpan.FromMinutes(8), "--env", "MinAtar/Breakout-v1",
+            "--runners", "4", "--seed", "1", "--target-return", "3", "--max-frames", "3000000", "--status-seconds", "10");
         Assert.Contains("learner finished (solved)", output);
-        Assert.Contains("Learner finished (solved)", learnerLog);
         // Every packed unroll passed validation: nothing was dead-lettered on the way to the learner.
         Assert.Contains(", 0 dead-lettered", replayLog);
     }
@@ -73,19 +65,11 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     [Fact]
     public async Task ALaunchedClusterWithAnLstmSolvesCartPoleWithItsVelocitiesHidden()
     {
-        var clock = Stopwatch.StartNew();
-        var (process, _, logs) = StartLaunch("lstm", "--env", "CartPole-v1", "--runners", "4", "--observe", "0,2", "--lstm", "64",
-            "--backend", "torch", "--seed", "1", "--max-frames", "1500000", "--status-seconds", "5");
-        using var _ = process;
-        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(12));
-        log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
-        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
-        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
-        string context = $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
-        Assert.True(process.ExitCode == 0, context);
+        var (output, learnerLog, _) = await LaunchToSolvedAsync("lstm", TimeSpan.FromMinutes(12), "--env", "CartPole-v1",
+            "--runners", "4", "--observe", "0,2", "--lstm", "64", "--backend", "torch", "--seed", "1", "--max-frames", "1500000",
+            "--status-seconds", "5");
         Assert.Contains("Training a torch mlp + lstm 64 on [2] network", learnerLog);
         Assert.Contains("learner finished (solved)", output);
-        Assert.Contains("Learner finished (solved)", learnerLog);
     }
 
     /// <summary>
@@ -95,18 +79,10 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     [Fact]
     public async Task ALaunchedCentralInferenceClusterWithAnLstmSolvesCartPole()
     {
-        var clock = Stopwatch.StartNew();
-        var (process, _, logs) = StartLaunch("cilstm", "--mode", "central-inference", "--env", "CartPole-v1", "--runners", "2", "--envs", "16",
-            "--lstm", "64", "--backend", "torch", "--seed", "1", "--max-frames", "1500000", "--status-seconds", "5");
-        using var _ = process;
-        var (output, errors) = await RunToExitAsync(process, TimeSpan.FromMinutes(12));
-        log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
-        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
-        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
-        string context = $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}";
-        Assert.True(process.ExitCode == 0, context);
+        var (_, learnerLog, _) = await LaunchToSolvedAsync("cilstm", TimeSpan.FromMinutes(12), "--mode", "central-inference",
+            "--env", "CartPole-v1", "--runners", "2", "--envs", "16", "--lstm", "64", "--backend", "torch", "--seed", "1",
+            "--max-frames", "1500000", "--status-seconds", "5");
         Assert.Contains("Training a torch mlp + lstm 64 on [4] network", learnerLog);
-        Assert.Contains("Learner finished (solved)", learnerLog);
     }
 
     /// <summary>
@@ -222,6 +198,26 @@ public sealed partial class LocalClusterTests(ServersFixture servers, ITestOutpu
     }
 
     /// <summary>`rlmesh launch <paramref name="args"/>` as the user runs it (output redirected) on the test servers, as a fresh run named after <paramref name="name"/>, logging to a new temporary directory.</summary>
+    /// <summary>
+    /// Runs a launch to its end and asserts it exited 0 with the learner solved; returns the command's output and the
+    /// learner's and replay's logs (replay's is empty when the mode starts no replay).
+    /// </summary>
+    private async Task<(string Output, string LearnerLog, string ReplayLog)> LaunchToSolvedAsync(string name, TimeSpan patience, params string[] args)
+    {
+        var clock = Stopwatch.StartNew();
+        var (process, _, logs) = StartLaunch(name, args);
+        using var _ = process;
+        var (output, errors) = await RunToExitAsync(process, patience);
+        log.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s\n{output}");
+        var learnerLog = File.ReadAllText(Path.Combine(logs, "learner.log"));
+        string replayPath = Path.Combine(logs, "replay.log");
+        var replayLog = File.Exists(replayPath) ? File.ReadAllText(replayPath) : "";
+        try { Directory.Delete(logs, recursive: true); } catch (IOException) { }
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{errors}\n{learnerLog[^Math.Min(4000, learnerLog.Length)..]}");
+        Assert.Contains("Learner finished (solved)", learnerLog);
+        return (output, learnerLog, replayLog);
+    }
+
     private (Process Process, string Run, string Logs) StartLaunch(string name, params string[] args)
     {
         string run = $"{name}-{Guid.NewGuid():N}"[..14];
