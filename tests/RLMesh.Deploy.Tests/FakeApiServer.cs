@@ -18,7 +18,7 @@ public sealed record ApiRequest(string Method, string Path, string? LabelSelecto
 public sealed class FakeApiServer : IAsyncDisposable
 {
     public const string Token = "test-token";
-    private readonly HttpListener _listener = new();
+    private HttpListener _listener;
     private readonly Dictionary<(string Method, string Path), (int Status, string Body)> _routes = [];
     private readonly List<ApiRequest> _requests = [];
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("rlmesh-fake-api-");
@@ -27,17 +27,22 @@ public sealed class FakeApiServer : IAsyncDisposable
     public FakeApiServer()
     {
         // A port that was free a moment ago can be taken by then; try a few.
+        // A fresh listener per attempt: a failed Start leaves the listener's endpoint table half set up, and
+        // closing it later tries to bind the taken port again.
         for (int attempt = 0; ; attempt++)
         {
             Port = StatusServer.FreePort();
-            _listener.Prefixes.Clear();
+            _listener = new HttpListener();
             _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
             try
             {
                 _listener.Start();
                 break;
             }
-            catch (HttpListenerException) when (attempt < 5) { }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                try { _listener.Close(); } catch (HttpListenerException) { }
+            }
         }
         KubeconfigPath = Path.Combine(_dir.FullName, "config");
         File.WriteAllText(KubeconfigPath, Kubeconfig(BaseUrl));
@@ -123,7 +128,9 @@ public sealed class FakeApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _listener.Stop();
-        _listener.Close();
+        // Managed HttpListener unregisters its prefix by looking the port up again and may try to bind it anew
+        // (seen as "Address already in use" under a parallel test run); the test's checks are done by now.
+        try { _listener.Close(); } catch (HttpListenerException) { }
         try { await _loop; } catch (ObjectDisposedException) { }
         _dir.Delete(recursive: true);
     }
